@@ -495,9 +495,7 @@ final class LocalConfigParser {
         String scope = requiredChoice(m, path, "scope", List.of("Global", "Namespace", "WorkloadSelector"));
         String action = requiredChoice(m, path, "action", List.of("Allow", "Deny"));
         boolean dryRun = bool(m, path, "dryRun", false);
-        if (!m.containsKey("rules")) {
-            error(path, "required key \"rules\" is missing (a list of rules, each a list of clauses, each a list of matches)");
-        }
+        // No rules: the policy matches nothing (an ALLOW policy then denies everything it applies to).
         String rulesPath = child(path, "rules");
         List<Object> rules = list(m.get("rules"), rulesPath, true);
         for (int r = 0; r < rules.size(); r++) {
@@ -567,12 +565,12 @@ final class LocalConfigParser {
         }
         Map.Entry<?, ?> e = ((Map<?, ?>) node).entrySet().iterator().next();
         String kind = String.valueOf(e.getKey());
-        // ztunnel's serde spelling is capitalised (Exact); the compact form is lower case. Both are accepted.
+        // The compact form's spelling (lower case), as the authz engine reads it.
         switch (kind) {
-            case "exact": case "prefix": case "suffix": case "Exact": case "Prefix": case "Suffix":
+            case "exact": case "prefix": case "suffix":
                 stringValue(e.getValue(), child(path, kind));
                 break;
-            case "presence": case "Presence":
+            case "presence":
                 Object v = e.getValue();
                 if (v != null && !(v instanceof Map && ((Map<?, ?>) v).isEmpty())) {
                     error(child(path, kind), "presence takes no value: write {presence: {}}");
