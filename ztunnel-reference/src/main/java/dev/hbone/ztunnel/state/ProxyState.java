@@ -94,7 +94,8 @@ public final class ProxyState {
         return Collections.unmodifiableMap(copy);
     }
 
-    // ztunnel's WorkloadByAddr ranking: pods are not spoofable, and in-mesh workloads carry more context.
+    // ztunnel's WorkloadByAddr ranking: pods (istiod uids "<cluster>//Pod/<ns>/<name>") are not spoofable,
+    // and in-mesh workloads carry more context.
     private static Workload preferred(Workload current, Workload candidate) {
         return rank(candidate) > rank(current) ? candidate : current;
     }
