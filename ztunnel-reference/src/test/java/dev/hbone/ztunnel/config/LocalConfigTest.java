@@ -40,7 +40,7 @@ class LocalConfigTest {
     }
 
     private static List<String> errorsOf(String yaml) {
-        InvalidConfigException e = catchThrowableOfType(() -> parse(yaml), InvalidConfigException.class);
+        InvalidConfigException e = catchThrowableOfType(InvalidConfigException.class, () -> parse(yaml));
         assertThat(e).as("expected the configuration to be refused:\n%s", yaml).isNotNull();
         return e.errors().stream().map(ConfigError::toString).toList();
     }
@@ -402,11 +402,11 @@ class LocalConfigTest {
 
     @Test
     void exceptionMessageListsAllErrors() {
-        InvalidConfigException e = catchThrowableOfType(() -> parse("""
+        InvalidConfigException e = catchThrowableOfType(InvalidConfigException.class, () -> parse("""
                 workloads:
                 - {namespace: a, workloadIps: ["x"]}
                 - {namespace: b, workloadIps: ["y"]}
-                """), InvalidConfigException.class);
+                """));
         assertThat(e.getMessage()).isEqualTo("""
                 2 errors in local.yaml:
                   local.yaml: workloads[0].workloadIps[0]: "x" is not an IP address
