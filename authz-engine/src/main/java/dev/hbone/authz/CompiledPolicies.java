@@ -237,6 +237,33 @@ public final class CompiledPolicies {
         return warnings;
     }
 
+    /**
+     * The compile warnings about policies in scope for {@code destination} (by namespace and selector), e.g.
+     * a DENY in its namespace that cannot act at L4. Meant for explanations; allocates.
+     */
+    public List<CompileWarning> warningsFor(Destination destination) {
+        requireNonNull(destination, "destination");
+        List<CompileWarning> out = new ArrayList<>();
+        String root = options.rootNamespace();
+        for (CompileWarning w : warnings) {
+            String ns = w.policy().substring(0, Math.max(0, w.policy().indexOf('/')));
+            if (!ns.equals(root) && !ns.equals(destination.namespace())) {
+                continue;
+            }
+            CompiledPolicy cp = null;
+            for (CompiledPolicy p : byId) {
+                if (p.key.equals(w.policy())) {
+                    cp = p;
+                    break;
+                }
+            }
+            if (cp == null || options.enforcementPoint() == EnforcementPoint.WAYPOINT || cp.selects(destination.labels())) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
     /** Number of compiled authorization policies (both forms) enforced or reported here. */
     public int size() {
         return byId.length;

@@ -178,11 +178,11 @@ public final class AuthzCheck implements Callable<Integer> {
             } else {
                 out.println(conn + " to " + db.build() + " at " + enforcementPoint + ":");
                 out.print(d.explain());
-                long warnings = compiled.warnings().stream()
-                        .filter(w -> w.severity() == CompileWarning.Severity.WARNING).count();
-                if (warnings > 0) {
-                    out.println("(" + warnings + " compile warning(s) in the loaded policies; see above for the ones"
-                            + " that concern this decision)");
+                Destination dest = db.build();
+                for (CompileWarning w : compiled.warningsFor(dest)) {
+                    if (w.severity() == CompileWarning.Severity.WARNING && !d.warnings().contains(w)) {
+                        out.println("  in scope: " + w);
+                    }
                 }
             }
             out.flush();
