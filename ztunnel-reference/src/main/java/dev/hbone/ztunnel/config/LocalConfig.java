@@ -1,5 +1,7 @@
 package dev.hbone.ztunnel.config;
 
+import dev.hbone.authz.PolicySet;
+import dev.hbone.authz.model.CompactPolicy;
 import dev.hbone.ztunnel.state.ProxyState;
 import dev.hbone.ztunnel.state.Service;
 import dev.hbone.ztunnel.state.Workload;
@@ -29,10 +31,10 @@ import java.util.Objects;
  *
  * @param workloads the workloads, in file order
  * @param services the services, in file order
- * @param policies the authorization policies, in file order, shape-checked and kept as YAML for the
- *     authorization engine
+ * @param policies the authorization policies, in file order, as read by the authorization engine's loader
+ *     ({@code authz-engine}'s compact form: rules → clauses → matches)
  */
-public record LocalConfig(List<Workload> workloads, List<Service> services, List<LocalPolicy> policies) {
+public record LocalConfig(List<Workload> workloads, List<Service> services, List<CompactPolicy> policies) {
 
     /** An empty configuration. */
     public static final LocalConfig EMPTY = new LocalConfig(List.of(), List.of(), List.of());
@@ -94,6 +96,11 @@ public record LocalConfig(List<Workload> workloads, List<Service> services, List
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(yaml, "yaml");
         return new LocalConfigParser(source).parse(yaml);
+    }
+
+    /** Returns the policies as a set the authorization engine compiles ({@link PolicySet#compile}). */
+    public PolicySet policySet() {
+        return PolicySet.of(List.of(), List.of(), policies);
     }
 
     /** Builds the indexed snapshot of this configuration's workloads and services. */

@@ -1,5 +1,9 @@
 package dev.hbone.ztunnel.config;
 
+import dev.hbone.authz.LoadError;
+import dev.hbone.authz.LoadResult;
+import dev.hbone.authz.PolicyLoader;
+import dev.hbone.authz.model.CompactPolicy;
 import dev.hbone.ztunnel.internal.IpAddresses;
 import dev.hbone.ztunnel.state.ApplicationTunnel;
 import dev.hbone.ztunnel.state.GatewayAddress;
@@ -18,7 +22,6 @@ import dev.hbone.ztunnel.state.WorkloadIdentity;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,24 +58,6 @@ final class LocalConfigParser {
     private static final List<String> LOCALITY_KEYS = List.of("region", "zone", "subzone");
     private static final List<String> LOAD_BALANCER_KEYS = List.of("routingPreferences", "mode", "healthPolicy");
 
-    private static final List<String> POLICY_KEYS = List.of("name", "namespace", "scope", "action", "dryRun", "rules");
-    private static final List<String> STRING_MATCH_FIELDS = List.of("namespaces", "notNamespaces", "principals",
-            "notPrincipals");
-    private static final List<String> SERVICE_ACCOUNT_FIELDS = List.of("serviceAccounts", "notServiceAccounts");
-    private static final List<String> IP_FIELDS = List.of("sourceIps", "notSourceIps", "destinationIps",
-            "notDestinationIps");
-    private static final List<String> PORT_FIELDS = List.of("destinationPorts", "notDestinationPorts");
-    private static final List<String> MATCH_KEYS;
-
-    static {
-        List<String> keys = new ArrayList<>();
-        keys.addAll(STRING_MATCH_FIELDS);
-        keys.addAll(SERVICE_ACCOUNT_FIELDS);
-        keys.addAll(IP_FIELDS);
-        keys.addAll(PORT_FIELDS);
-        MATCH_KEYS = List.copyOf(keys);
-    }
-
     private final String source;
     private final List<ConfigError> errors = new ArrayList<>();
 
@@ -82,7 +67,7 @@ final class LocalConfigParser {
 
     LocalConfig parse(String text) throws InvalidConfigException {
         Object document = load(text);
-        LocalConfig config = errors.isEmpty() ? readDocument(document) : null;
+        LocalConfig config = errors.isEmpty() ? readDocument(document, text) : null;
         if (!errors.isEmpty()) {
             throw new InvalidConfigException(errors);
         }
@@ -127,10 +112,10 @@ final class LocalConfigParser {
 
     // ---------------------------------------------------------------- document
 
-    private LocalConfig readDocument(Object document) {
+    private LocalConfig readDocument(Object document, String text) {
         if (document == null) {
             // An empty file is an empty configuration: no workloads, services or policies.
-            return new LocalConfig(List.of(), List.of(), List.of());
+            return LocalConfig.EMPTY;
         }
         if (document instanceof List) {
             error("", "expected a mapping with keys workloads, services, policies; got a list "
@@ -152,19 +137,15 @@ final class LocalConfigParser {
         for (int i = 0; i < serviceNodes.size(); i++) {
             services.add(readService(serviceNodes.get(i), index("services", i)));
         }
-        List<LocalPolicy> policies = new ArrayList<>();
-        List<Object> policyNodes = list(root.get("policies"), "policies", true);
-        for (int i = 0; i < policyNodes.size(); i++) {
-            policies.add(readPolicy(policyNodes.get(i), index("policies", i)));
-        }
-        checkUnique(workloads, services, policies);
+        List<CompactPolicy> policies = readPolicies(text);
+        checkUnique(workloads, services);
         if (!errors.isEmpty()) {
             return null;
         }
         return new LocalConfig(workloads, services, policies);
     }
 
-    private void checkUnique(List<Workload> workloads, List<Service> services, List<LocalPolicy> policies) {
+    private void checkUnique(List<Workload> workloads, List<Service> services) {
         Map<String, Integer> uids = new HashMap<>();
         for (int i = 0; i < workloads.size(); i++) {
             Workload w = workloads.get(i);
@@ -196,18 +177,6 @@ final class LocalConfigParser {
                     error(index(child(index("services", i), "vips"), v), "VIP " + quote(s.vips().get(v).toString())
                             + " is also a VIP of " + index("services", owner));
                 }
-            }
-        }
-        Map<String, Integer> keys = new HashMap<>();
-        for (int i = 0; i < policies.size(); i++) {
-            LocalPolicy p = policies.get(i);
-            if (p == null) {
-                continue;
-            }
-            Integer previous = keys.putIfAbsent(p.key(), i);
-            if (previous != null) {
-                error(child(index("policies", i), "name"), "duplicate policy " + quote(p.key()) + " (also "
-                        + index("policies", previous) + ")");
             }
         }
     }
@@ -484,119 +453,18 @@ final class LocalConfigParser {
 
     // ---------------------------------------------------------------- policies
 
-    private LocalPolicy readPolicy(Object node, String path) {
-        Map<String, Object> m = mapping(node, path, POLICY_KEYS);
-        if (m == null) {
-            return null;
-        }
-        int errorsBefore = errors.size();
-        String name = requiredString(m, path, "name");
-        String namespace = requiredString(m, path, "namespace");
-        String scope = requiredChoice(m, path, "scope", List.of("Global", "Namespace", "WorkloadSelector"));
-        String action = requiredChoice(m, path, "action", List.of("Allow", "Deny"));
-        boolean dryRun = bool(m, path, "dryRun", false);
-        // No rules: the policy matches nothing (an ALLOW policy then denies everything it applies to).
-        String rulesPath = child(path, "rules");
-        List<Object> rules = list(m.get("rules"), rulesPath, true);
-        for (int r = 0; r < rules.size(); r++) {
-            String rulePath = index(rulesPath, r);
-            List<Object> clauses = list(rules.get(r), rulePath, false);
-            for (int c = 0; c < clauses.size(); c++) {
-                String clausePath = index(rulePath, c);
-                List<Object> matches = list(clauses.get(c), clausePath, false);
-                for (int i = 0; i < matches.size(); i++) {
-                    readMatch(matches.get(i), index(clausePath, i));
-                }
+    // The authorization engine owns the policy format: its loader reads the same document (skipping
+    // workloads and services) and its errors become this file's errors.
+    private List<CompactPolicy> readPolicies(String text) {
+        LoadResult result = new PolicyLoader().loadString(source, text);
+        boolean hadErrors = !errors.isEmpty();
+        for (LoadError e : result.errors()) {
+            // Top-level keys and YAML syntax are checked here already; never accept what the engine refuses.
+            if (e.path().startsWith("policies") || !hadErrors) {
+                error(e.path(), e.message());
             }
         }
-        if (errors.size() != errorsBefore) {
-            return null;
-        }
-        @SuppressWarnings("unchecked")
-        Map<String, Object> definition = (Map<String, Object>) deepFreeze(m);
-        return new LocalPolicy(name, namespace, scope, action, dryRun, definition);
-    }
-
-    private void readMatch(Object node, String path) {
-        Map<String, Object> m = mapping(node, path, MATCH_KEYS);
-        if (m == null) {
-            return;
-        }
-        for (String field : STRING_MATCH_FIELDS) {
-            List<Object> items = list(m.get(field), child(path, field), true);
-            for (int i = 0; i < items.size(); i++) {
-                readStringMatch(items.get(i), index(child(path, field), i));
-            }
-        }
-        for (String field : SERVICE_ACCOUNT_FIELDS) {
-            List<Object> items = list(m.get(field), child(path, field), true);
-            for (int i = 0; i < items.size(); i++) {
-                String itemPath = index(child(path, field), i);
-                Map<String, Object> sa = mapping(items.get(i), itemPath, List.of("namespace", "serviceAccount"));
-                if (sa != null) {
-                    requiredString(sa, itemPath, "namespace");
-                    requiredString(sa, itemPath, "serviceAccount");
-                }
-            }
-        }
-        for (String field : IP_FIELDS) {
-            List<Object> items = list(m.get(field), child(path, field), true);
-            for (int i = 0; i < items.size(); i++) {
-                String itemPath = index(child(path, field), i);
-                String cidr = stringValue(items.get(i), itemPath);
-                if (cidr != null && !isCidr(cidr)) {
-                    error(itemPath, quote(cidr) + " is not an IP address or CIDR block (e.g. 10.0.0.0/8)");
-                }
-            }
-        }
-        for (String field : PORT_FIELDS) {
-            List<Object> items = list(m.get(field), child(path, field), true);
-            for (int i = 0; i < items.size(); i++) {
-                port(items.get(i), index(child(path, field), i), 1, "port");
-            }
-        }
-    }
-
-    private void readStringMatch(Object node, String path) {
-        if (!(node instanceof Map) || ((Map<?, ?>) node).size() != 1) {
-            error(path, "expected a string match: one of {exact: s}, {prefix: s}, {suffix: s}, {presence: {}}; got "
-                    + describe(node));
-            return;
-        }
-        Map.Entry<?, ?> e = ((Map<?, ?>) node).entrySet().iterator().next();
-        String kind = String.valueOf(e.getKey());
-        // The compact form's spelling (lower case), as the authz engine reads it.
-        switch (kind) {
-            case "exact": case "prefix": case "suffix":
-                stringValue(e.getValue(), child(path, kind));
-                break;
-            case "presence":
-                Object v = e.getValue();
-                if (v != null && !(v instanceof Map && ((Map<?, ?>) v).isEmpty())) {
-                    error(child(path, kind), "presence takes no value: write {presence: {}}");
-                }
-                break;
-            default:
-                error(path, "unknown string match " + quote(kind) + " (expected exact, prefix, suffix or presence)");
-        }
-    }
-
-    private static boolean isCidr(String text) {
-        int slash = text.indexOf('/');
-        String ip = slash < 0 ? text : text.substring(0, slash);
-        Optional<InetAddress> address = IpAddresses.parse(ip);
-        if (address.isEmpty()) {
-            return false;
-        }
-        if (slash < 0) {
-            return true;
-        }
-        String length = text.substring(slash + 1);
-        if (!length.matches("[0-9]{1,3}")) {
-            return false;
-        }
-        int max = IpAddresses.isIpv6(address.get()) ? 128 : 32;
-        return Integer.parseInt(length) <= max;
+        return result.policies().compactPolicies();
     }
 
     // ---------------------------------------------------------------- typed readers
@@ -674,15 +542,6 @@ final class LocalConfigParser {
         }
         typeError(path, "a string", value);
         return null;
-    }
-
-    private String requiredChoice(Map<String, Object> m, String path, String key, List<String> choices) {
-        String value = requiredString(m, path, key);
-        if (value != null && !choices.contains(value)) {
-            error(child(path, key), quote(value) + " is not one of " + String.join(", ", choices));
-            return null;
-        }
-        return value;
     }
 
     private boolean bool(Map<String, Object> m, String path, String key, boolean defaultValue) {
@@ -792,22 +651,6 @@ final class LocalConfigParser {
 
     private static String orDefault(String value, String defaultValue) {
         return value.isEmpty() ? defaultValue : value;
-    }
-
-    private static Object deepFreeze(Object node) {
-        if (node instanceof Map) {
-            Map<String, Object> copy = new LinkedHashMap<>();
-            ((Map<?, ?>) node).forEach((k, v) -> copy.put(String.valueOf(k), deepFreeze(v)));
-            return Collections.unmodifiableMap(copy);
-        }
-        if (node instanceof List) {
-            List<Object> copy = new ArrayList<>();
-            for (Object item : (List<?>) node) {
-                copy.add(deepFreeze(item));
-            }
-            return Collections.unmodifiableList(copy);
-        }
-        return node;
     }
 
     private void typeError(String path, String expected, Object actual) {

@@ -16,6 +16,9 @@ import dev.hbone.ztunnel.state.NetworkAddress;
 import dev.hbone.ztunnel.state.NetworkMode;
 import dev.hbone.ztunnel.state.Service;
 import dev.hbone.ztunnel.state.Workload;
+import dev.hbone.authz.model.Action;
+import dev.hbone.authz.model.CompactPolicy;
+import dev.hbone.authz.model.CompactScope;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -225,7 +228,7 @@ class LocalConfigTest {
     }
 
     @Test
-    void keepsPoliciesAsShapeCheckedYaml() throws Exception {
+    void readsPoliciesThroughTheAuthorizationEnginesLoader() throws Exception {
         LocalConfig config = parse("""
                 policies:
                 - name: allow-a
@@ -240,7 +243,7 @@ class LocalConfigTest {
                         notPrincipals: [{exact: "cluster.local/ns/x/sa/y"}]
                         serviceAccounts: [{namespace: ns1, serviceAccount: sa}]
                         notServiceAccounts: [{namespace: ns2, serviceAccount: sa}]
-                        sourceIps: ["10.0.0.0/8", "10.1.2.3"]
+                        sourceIps: ["10.0.0.0/8", "10.1.2.3/32"]
                         notSourceIps: ["fd00::/8"]
                         destinationIps: ["192.168.0.1/32"]
                         notDestinationIps: ["0.0.0.0/0"]
@@ -251,16 +254,18 @@ class LocalConfigTest {
                 - {name: deny-all, namespace: istio-system, scope: Global, action: Deny}
                 """);
         assertThat(config.policies()).hasSize(2);
-        LocalPolicy p = config.policies().get(0);
+        CompactPolicy p = config.policies().get(0);
         assertThat(p.key()).isEqualTo("ns1/allow-a");
-        assertThat(p.scope()).isEqualTo("WorkloadSelector");
-        assertThat(p.action()).isEqualTo("Allow");
+        assertThat(p.scope()).isEqualTo(CompactScope.WORKLOAD_SELECTOR);
+        assertThat(p.action()).isEqualTo(Action.ALLOW);
         assertThat(p.dryRun()).isTrue();
-        assertThat(p.definition()).containsKeys("name", "namespace", "scope", "action", "dryRun", "rules");
-        assertThatThrownBy(() -> p.definition().put("x", "y")).isInstanceOf(UnsupportedOperationException.class);
-        LocalPolicy deny = config.policies().get(1);
+        assertThat(p.rules()).hasSize(2);
+        assertThat(p.rules().get(0)).hasSize(2);
+        assertThat(p.rules().get(0).get(0).get(0).destinationPorts()).containsExactly(8080);
+        CompactPolicy deny = config.policies().get(1);
         assertThat(deny.dryRun()).isFalse();
-        assertThat(deny.definition()).doesNotContainKey("rules");
+        assertThat(deny.rules()).isEmpty();
+        assertThat(config.policySet().compactPolicies()).isEqualTo(config.policies());
     }
 
     // ------------------------------------------------------------------ whole documents
@@ -334,7 +339,7 @@ class LocalConfigTest {
         assertThat(config.workloads()).extracting(Workload::name).containsExactly("local", "local-tcp");
         assertThat(config.services()).extracting(Service::hostname).containsExactly("example.com", "example2.com");
         assertThat(config.services().get(1).vips()).containsExactly(NetworkAddress.parse("remote/127.10.0.2"));
-        assertThat(config.policies()).extracting(LocalPolicy::key).containsExactly("default/deny-9999");
+        assertThat(config.policies()).extracting(CompactPolicy::key).containsExactly("default/deny-9999");
     }
 
     @Test
@@ -349,7 +354,7 @@ class LocalConfigTest {
                 .containsExactly(org.assertj.core.groups.Tuple.tuple("127.0.0.1", InboundProtocol.HBONE),
                         org.assertj.core.groups.Tuple.tuple("127.0.0.2", InboundProtocol.TCP));
         assertThat(config.services()).hasSize(1);
-        assertThat(config.policies()).extracting(LocalPolicy::action).containsExactly("Deny", "Allow");
+        assertThat(config.policies()).extracting(CompactPolicy::action).containsExactly(Action.DENY, Action.ALLOW);
         assertThat(config.toProxyState().endpoints(NamespacedHostname.of("default", "example.com"))).hasSize(2);
     }
 
@@ -565,36 +570,28 @@ class LocalConfigTest {
                 """).services()).hasSize(2);
     }
 
+    // Policies are read by authz-engine's PolicyLoader; these are its messages, at this file's paths.
     static Stream<Arguments> badPolicies() {
         return Stream.of(
-                Arguments.of("scope: Cluster", "policies[0].scope: \"Cluster\" is not one of Global, Namespace, WorkloadSelector"),
-                Arguments.of("action: Audit", "policies[0].action: \"Audit\" is not one of Allow, Deny"),
-                Arguments.of("dryRun: maybe", "policies[0].dryRun: expected true or false, got the string \"maybe\""),
-                Arguments.of("rules: [{namespaces: []}]", "policies[0].rules[0]: expected a list, got a mapping"),
-                Arguments.of("rules: [[{namespaces: []}]]", "policies[0].rules[0][0]: expected a list, got a mapping"),
-                Arguments.of("rules: [[[{hosts: [a]}]]]",
-                        "policies[0].rules[0][0][0].hosts: unknown key \"hosts\" (expected one of: namespaces, notNamespaces, "
-                                + "principals, notPrincipals, serviceAccounts, notServiceAccounts, sourceIps, notSourceIps, "
-                                + "destinationIps, notDestinationIps, destinationPorts, notDestinationPorts)"),
+                Arguments.of("scope: Cluster", "policies[0].scope: \"Cluster\" is not Global, Namespace or WorkloadSelector"),
+                Arguments.of("action: Audit", "policies[0].action: \"Audit\" is not Allow or Deny"),
+                Arguments.of("dryRun: maybe", "policies[0].dryRun: must be true or false"),
+                Arguments.of("rules: [{namespaces: []}]", "policies[0].rules[0]: must be a list, not a mapping"),
+                Arguments.of("rules: [[{namespaces: []}]]", "policies[0].rules[0][0]: must be a list, not a mapping"),
+                Arguments.of("rules: [[[{hosts: [a]}]]]", "policies[0].rules[0][0][0].hosts: unknown field"),
                 Arguments.of("rules: [[[{namespaces: [{regex: a}]}]]]",
-                        "policies[0].rules[0][0][0].namespaces[0]: unknown string match \"regex\" (expected exact, prefix, suffix or presence)"),
+                        "policies[0].rules[0][0][0].namespaces[0].regex: unknown field"),
                 Arguments.of("rules: [[[{namespaces: [ns1]}]]]",
-                        "policies[0].rules[0][0][0].namespaces[0]: expected a string match: one of {exact: s}, {prefix: s}, "
-                                + "{suffix: s}, {presence: {}}; got the string \"ns1\""),
+                        "policies[0].rules[0][0][0].namespaces[0]: must be a mapping, not a string"),
                 Arguments.of("rules: [[[{principals: [{presence: yes}]}]]]",
-                        "policies[0].rules[0][0][0].principals[0].presence: presence takes no value: write {presence: {}}"),
+                        "policies[0].rules[0][0][0].principals[0].presence: must be {}"),
                 Arguments.of("rules: [[[{serviceAccounts: [{namespace: ns}]}]]]",
-                        "policies[0].rules[0][0][0].serviceAccounts[0]: required key \"serviceAccount\" is missing"),
+                        "policies[0].rules[0][0][0].serviceAccounts[0].serviceAccount: is required"),
                 Arguments.of("rules: [[[{sourceIps: [\"10.0.0.0/33\"]}]]]",
-                        "policies[0].rules[0][0][0].sourceIps[0]: \"10.0.0.0/33\" is not an IP address or CIDR block (e.g. 10.0.0.0/8)"),
+                        "policies[0].rules[0][0][0].sourceIps[0]: \"10.0.0.0/33\" is not a CIDR"),
                 Arguments.of("rules: [[[{destinationIps: [\"10.0.0.0/\"]}]]]",
-                        "policies[0].rules[0][0][0].destinationIps[0]: \"10.0.0.0/\" is not an IP address or CIDR block (e.g. 10.0.0.0/8)"),
-                Arguments.of("rules: [[[{destinationPorts: [0]}]]]",
-                        "policies[0].rules[0][0][0].destinationPorts[0]: 0 is not a port (1-65535)"),
-                Arguments.of("rules: [[[{notDestinationPorts: [\"80\"]}]]]",
-                        "policies[0].rules[0][0][0].notDestinationPorts[0]: expected a port (1-65535), got the string \"80\""),
-                Arguments.of("selector: {}",
-                        "policies[0].selector: unknown key \"selector\" (expected one of: name, namespace, scope, action, dryRun, rules)"));
+                        "policies[0].rules[0][0][0].destinationIps[0]: \"10.0.0.0/\" is not a CIDR"),
+                Arguments.of("selector: {}", "policies[0].selector: unknown field"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -618,7 +615,7 @@ class LocalConfigTest {
                 policies:
                 - {name: p, namespace: ns, scope: Namespace, action: Allow}
                 - {name: p, namespace: ns, scope: Namespace, action: Deny}
-                """)).containsExactly("local.yaml: policies[1].name: duplicate policy \"ns/p\" (also policies[0])");
+                """)).containsExactly("local.yaml: policies: duplicate ztunnel policy ns/p (the first one is kept)");
     }
 
     static Stream<Arguments> badDocuments() {
