@@ -4,6 +4,7 @@ import dev.hbone.authz.LoadError;
 import dev.hbone.authz.LoadResult;
 import dev.hbone.authz.PolicyLoader;
 import dev.hbone.authz.model.CompactPolicy;
+import dev.hbone.spiffe.InvalidSpiffeIdException;
 import dev.hbone.ztunnel.internal.IpAddresses;
 import dev.hbone.ztunnel.state.ApplicationTunnel;
 import dev.hbone.ztunnel.state.GatewayAddress;
@@ -238,7 +239,15 @@ final class LocalConfigParser {
         if (errors.size() != errorsBefore) {
             return null;
         }
-        return b.build();
+        Workload workload = b.build();
+        try {
+            workload.identity().toSpiffeId();
+        } catch (InvalidSpiffeIdException e) {
+            error(path, "identity " + quote(workload.identity().toSpiffeUri()) + " is not a valid SPIFFE ID ("
+                    + e.getMessage() + "); check trustDomain, namespace and serviceAccount");
+            return null;
+        }
+        return workload;
     }
 
     private Map<NamespacedHostname, Map<Integer, Integer>> workloadServices(Object node, String path) {

@@ -25,7 +25,7 @@ import java.util.Optional;
  * {@link InboundDecision.Forward} carries what the authorization engine needs. Stateless and thread-safe.
  *
  * <p>In order: not CONNECT → 400; malformed authority → 400; no workload at the connection's destination
- * IP → 503; authority IP ≠ connection IP → 400 unless the destination has an application tunnel or this
+ * IP (or one on another node, when the proxy serves one node) → 503; authority IP ≠ connection IP → 400 unless the destination has an application tunnel or this
  * workload is the authority target's waypoint; a hostname authority must name a service with a port
  * mapping → 503; a resolved port that is one of the proxy's own → 503; then an application tunnel may
  * change the port and add a PROXY v2 header; otherwise the upstream is {@code <connection IP>:<port>}.
@@ -64,6 +64,10 @@ public final class InboundRouter {
                     + " in network \"" + settings.network() + "\"");
         }
         Workload destination = found.get();
+        if (!settings.servesNode(destination.node())) {
+            return reject(RejectReason.UNKNOWN_DESTINATION, "workload " + destination.uid() + " runs on node \""
+                    + destination.node() + "\", not on this proxy's node \"" + settings.node() + "\"");
+        }
 
         if (authority instanceof HboneAuthority.IpPort) {
             InetAddress authorityIp = ((HboneAuthority.IpPort) authority).ip();

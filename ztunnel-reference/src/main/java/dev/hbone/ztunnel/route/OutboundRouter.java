@@ -61,6 +61,20 @@ public final class OutboundRouter {
     }
 
     /**
+     * Finds the workload a captured connection comes from: the one at {@code sourceIp} in the proxy's network,
+     * if it runs on the proxy's node. ztunnel refuses connections whose source it does not know.
+     *
+     * @param state the snapshot to look in
+     * @param sourceIp the connection's source IP
+     * @return the workload the proxy acts for, or empty (refuse the connection)
+     */
+    public Optional<Workload> findSource(ProxyState state, InetAddress sourceIp) {
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(sourceIp, "sourceIp");
+        return state.workloadByAddress(settings.network(), sourceIp).filter(w -> settings.servesNode(w.node()));
+    }
+
+    /**
      * Decides the route of one connection.
      *
      * @param state the snapshot to decide with

@@ -1,5 +1,7 @@
 package dev.hbone.ztunnel.state;
 
+import dev.hbone.spiffe.SpiffeIds;
+import io.spiffe.spiffeid.SpiffeId;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -40,7 +42,20 @@ public record WorkloadIdentity(String trustDomain, String namespace, String serv
                 return Optional.empty();
             }
         }
+        if (!SpiffeIds.isValid(uri)) {
+            return Optional.empty();
+        }
         return Optional.of(new WorkloadIdentity(parts[0], parts[2], parts[4]));
+    }
+
+    /**
+     * Returns the identity as a java-spiffe {@link SpiffeId}, the type the TLS layer binds.
+     *
+     * @throws dev.hbone.spiffe.InvalidSpiffeIdException when a part is not valid in a SPIFFE ID (the
+     *     configuration loader refuses such workloads)
+     */
+    public SpiffeId toSpiffeId() {
+        return SpiffeIds.kubernetes(trustDomain, namespace, serviceAccount);
     }
 
     /** Returns the SPIFFE URI. */

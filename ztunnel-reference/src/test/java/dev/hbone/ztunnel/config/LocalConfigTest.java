@@ -494,6 +494,16 @@ class LocalConfigTest {
     }
 
     @Test
+    void refusesIdentitiesThatAreNotSpiffeIds() {
+        assertThat(errorsOf("workloads:\n- {namespace: ns, workloadIps: [], trustDomain: Example.ORG}\n"))
+                .singleElement().asString()
+                .startsWith("local.yaml: workloads[0]: identity \"spiffe://Example.ORG/ns/ns/sa/default\" is not a valid SPIFFE ID (")
+                .endsWith("); check trustDomain, namespace and serviceAccount");
+        assertThat(errorsOf("workloads:\n- {namespace: ns, workloadIps: [], serviceAccount: \"a/b\"}\n"))
+                .singleElement().asString().startsWith("local.yaml: workloads[0]: identity ");
+    }
+
+    @Test
     void refusesDuplicateUids() {
         assertThat(errorsOf("""
                 workloads:

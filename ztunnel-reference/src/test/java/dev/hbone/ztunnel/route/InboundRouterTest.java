@@ -119,6 +119,19 @@ class InboundRouterTest {
     }
 
     @Test
+    void nodeScopedProxyOnlyServesItsNodesWorkloads() {
+        InboundRouter nodeB = new InboundRouter(ProxySettings.defaults().withNode("node-b"));
+        Reject r = reject(nodeB.decide(state(SERVER), InboundRequest.connect("10.0.1.1:8080", PEER, ip("10.0.1.1"),
+                PEER_ID)));
+        assertThat(r.reason()).isEqualTo(RejectReason.UNKNOWN_DESTINATION);
+        assertThat(r.message()).isEqualTo("workload cluster1//v1/Pod/ns/server runs on node \"node-a\", not on this "
+                + "proxy's node \"node-b\"");
+        InboundRouter nodeA = new InboundRouter(ProxySettings.defaults().withNode("node-a"));
+        assertThat(nodeA.decide(state(SERVER), InboundRequest.connect("10.0.1.1:8080", PEER, ip("10.0.1.1"), PEER_ID)))
+                .isInstanceOf(Forward.class);
+    }
+
+    @Test
     void authorityIpMustMatchTheConnection() {
         Workload other = pod("other", "10.0.1.2").build();
         Reject r = reject(decide(state(SERVER, other), "10.0.1.2:8080", "10.0.1.1"));

@@ -502,6 +502,19 @@ class OutboundRouterTest {
     }
 
     @Test
+    void findsTheSourceWorkloadOnThisNode() {
+        Workload elsewhere = pod("elsewhere", "10.0.0.2").node("node-b").build();
+        ProxyState state = mesh().add(elsewhere).state();
+        OutboundRouter nodeA = new OutboundRouter(ProxySettings.defaults().withNode("node-a"), FIRST);
+        assertThat(nodeA.findSource(state, ip("10.0.0.1"))).contains(SOURCE);
+        assertThat(nodeA.findSource(state, ip("10.0.0.2"))).isEmpty();
+        assertThat(nodeA.findSource(state, ip("10.0.0.3"))).isEmpty();
+        assertThat(router.findSource(state, ip("10.0.0.2"))).contains(elsewhere); // no node set: any node
+        OutboundRouter otherNetwork = new OutboundRouter(ProxySettings.defaults().withNetwork("net2"), FIRST);
+        assertThat(otherNetwork.findSource(state, ip("10.0.0.1"))).isEmpty();
+    }
+
+    @Test
     void sourceInAnotherNetworkSeesItsOwnNetwork() {
         Workload source = pod("source", "10.0.0.1").network("net2").build();
         Workload server = pod("server", "10.0.1.1").network("net2").build();

@@ -161,8 +161,9 @@ class ProxyStateTest {
         assertThat(workload("a").serviceAccount("sa").trustDomain("td").build().identity().toSpiffeUri())
                 .isEqualTo("spiffe://td/ns/ns/sa/sa");
         assertThat(WorkloadIdentity.parse("spiffe://td/ns/a/sa/b")).contains(new WorkloadIdentity("td", "a", "b"));
+        assertThat(new WorkloadIdentity("td", "a", "b").toSpiffeId().toString()).isEqualTo("spiffe://td/ns/a/sa/b");
         for (String bad : List.of("spiffe://td/ns/a", "spiffe://td/ns//sa/b", "http://td/ns/a/sa/b",
-                "spiffe://td/ns/a/sa/b/c", "spiffe://td/sa/a/ns/b")) {
+                "spiffe://td/ns/a/sa/b/c", "spiffe://td/sa/a/ns/b", "spiffe://TD/ns/a/sa/b", "spiffe://td/ns/a b/sa/c")) {
             assertThat(WorkloadIdentity.parse(bad)).as(bad).isEmpty();
         }
         assertThat(NetworkAddress.parse("/10.0.0.1")).hasToString("/10.0.0.1");
