@@ -39,9 +39,8 @@ public sealed interface HboneAuthority permits HboneAuthority.IpPort, HboneAutho
             if (!host.endsWith("]") || host.indexOf(':') < 0) {
                 return Optional.empty();
             }
-            return IpAddresses.parse(host.substring(1, host.length() - 1))
-                    .filter(IpAddresses::isIpv6)
-                    .map(ip -> new IpPort(ip, port));
+            // An IPv4-mapped IPv6 literal ([::ffff:10.0.0.1]) comes back as the IPv4 address, as sockets report it.
+            return IpAddresses.parse(host.substring(1, host.length() - 1)).map(ip -> new IpPort(ip, port));
         }
         if (host.indexOf(':') >= 0) {
             return Optional.empty();

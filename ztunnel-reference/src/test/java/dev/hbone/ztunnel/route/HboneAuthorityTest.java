@@ -14,6 +14,7 @@ class HboneAuthorityTest {
             "10.0.0.1:65535, ip, 10.0.0.1:65535",
             "[fd00::1]:8080, ip, [fd00:0:0:0:0:0:0:1]:8080",
             "[::1]:1, ip, [0:0:0:0:0:0:0:1]:1",
+            "[::ffff:10.0.0.1]:80, ip, 10.0.0.1:80",
             "svc.ns.svc.cluster.local:80, host, svc.ns.svc.cluster.local:80",
             "localhost:15008, host, localhost:15008",
             "my_host-1.example:443, host, my_host-1.example:443"})
