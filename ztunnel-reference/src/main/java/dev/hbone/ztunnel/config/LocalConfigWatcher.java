@@ -29,10 +29,11 @@ import org.slf4j.LoggerFactory;
  * and the previous configuration stays {@link #current() current}.
  *
  * <pre>{@code
- * try (LocalConfigWatcher watcher = LocalConfigWatcher.start(path, listener)) {
- *     ProxyState state = watcher.current().toProxyState();
- *     ...
- * }
+ * ProxyStateHolder state = new ProxyStateHolder();
+ * LocalConfigWatcher watcher = LocalConfigWatcher.start(path, new LocalConfigWatcher.Listener() {
+ *     public void onConfig(LocalConfig config) { state.replace(config.toProxyState()); }
+ *     public void onError(InvalidConfigException error) { log.warn("{}", error.getMessage()); }
+ * });
  * }</pre>
  */
 public final class LocalConfigWatcher implements AutoCloseable {
@@ -153,6 +154,12 @@ public final class LocalConfigWatcher implements AutoCloseable {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
+            if (bytes.length == 0 && lastDigest != null) {
+                // Editors truncate before they write: an empty file counts only if it is still empty a moment later,
+                // or the proxy would drop every workload in between.
+                sleepQuietly(settleTime.multipliedBy(2));
+                bytes = Files.readAllBytes(file);
+            }
         } catch (NoSuchFileException e) {
             if (lastDigest != null && Arrays.equals(lastDigest, new byte[0])) {
                 return; // already reported missing
@@ -188,6 +195,14 @@ public final class LocalConfigWatcher implements AutoCloseable {
         }
     }
 
+    private static void sleepQuietly(Duration duration) {
+        try {
+            Thread.sleep(Math.max(1, duration.toMillis()));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private void report(InvalidConfigException error) {
         log.warn("refused configuration, keeping the previous one: {}", error.getMessage());
         try {
@@ -208,7 +223,9 @@ public final class LocalConfigWatcher implements AutoCloseable {
     /** Stops watching; no listener call starts after this returns. */
     @Override
     public void close() {
-        closed = true;
+        synchronized (this) {
+            closed = true; // waits for a reload in progress; none starts after this
+        }
         try {
             watchService.close();
         } catch (IOException e) {
@@ -219,9 +236,6 @@ public final class LocalConfigWatcher implements AutoCloseable {
             thread.join(TimeUnit.SECONDS.toMillis(5));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-        synchronized (this) {
-            // waits for a reload in progress
         }
     }
 }

@@ -103,6 +103,25 @@ class LocalConfigWatcherTest {
     }
 
     @Test
+    void truncateThenWriteIsOneReloadButAnEmptiedFileCounts(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("local.yaml");
+        Files.writeString(file, ONE);
+        Recorder recorder = new Recorder();
+        try (LocalConfigWatcher watcher = LocalConfigWatcher.start(file, recorder, Duration.ofMillis(100))) {
+            recorder.next();
+            // An editor that truncates, then writes a little later (after the settle time, within the confirmation).
+            Files.write(file, new byte[0]);
+            Thread.sleep(150);
+            Files.writeString(file, TWO);
+            assertThat(((LocalConfig) recorder.next()).workloads()).hasSize(2);
+            recorder.assertQuiet(Duration.ofMillis(400));
+            // Emptied on purpose: an empty configuration.
+            Files.write(file, new byte[0]);
+            assertThat(recorder.next()).isEqualTo(LocalConfig.EMPTY);
+        }
+    }
+
+    @Test
     void noEventsAfterClose(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("local.yaml");
         Files.writeString(file, ONE);
