@@ -138,8 +138,8 @@ final class LocalConfigParser {
         for (int i = 0; i < serviceNodes.size(); i++) {
             services.add(readService(serviceNodes.get(i), index("services", i)));
         }
-        List<CompactPolicy> policies = readPolicies(text);
         checkUnique(workloads, services);
+        List<CompactPolicy> policies = readPolicies(text);
         if (!errors.isEmpty()) {
             return null;
         }

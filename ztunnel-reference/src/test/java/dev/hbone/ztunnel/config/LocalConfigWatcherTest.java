@@ -122,6 +122,25 @@ class LocalConfigWatcherTest {
     }
 
     @Test
+    void followsAKubernetesConfigMapSymlinkSwap(@TempDir Path dir) throws Exception {
+        // A mounted ConfigMap: local.yaml -> ..data/local.yaml, ..data -> ..<timestamp>; an update writes a new
+        // timestamped directory and renames a new ..data symlink over the old one.
+        Path v1 = Files.createDirectory(dir.resolve("..2026_11_21_v1"));
+        Files.writeString(v1.resolve("local.yaml"), ONE);
+        Files.createSymbolicLink(dir.resolve("..data"), v1.getFileName());
+        Path file = Files.createSymbolicLink(dir.resolve("local.yaml"), Path.of("..data", "local.yaml"));
+        Recorder recorder = new Recorder();
+        try (LocalConfigWatcher watcher = LocalConfigWatcher.start(file, recorder, Duration.ofMillis(20))) {
+            assertThat(((LocalConfig) recorder.next()).workloads()).hasSize(1);
+            Path v2 = Files.createDirectory(dir.resolve("..2026_11_21_v2"));
+            Files.writeString(v2.resolve("local.yaml"), TWO);
+            Path tmp = Files.createSymbolicLink(dir.resolve("..data_tmp"), v2.getFileName());
+            Files.move(tmp, dir.resolve("..data"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            assertThat(((LocalConfig) recorder.next()).workloads()).hasSize(2);
+        }
+    }
+
+    @Test
     void noEventsAfterClose(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("local.yaml");
         Files.writeString(file, ONE);
