@@ -54,7 +54,7 @@ public class SvidVerificationBenchmark {
     private Set<SpiffeId> expected;
 
     @Setup(Level.Trial)
-    public void setup() {
+    public void setup() throws CertificateException {
         TrustDomain td = TrustDomain.parse("cluster.local");
         CertificateAuthority.Builder b = CertificateAuthority.builder(td);
         if (intermediate) {
