@@ -50,6 +50,47 @@ public final class CompiledPolicy {
         this.warnings = List.copyOf(warnings);
     }
 
+    /**
+     * The exact peer principals without which no rule can match (every rule has a clause whose every match
+     * requires one of them), or null if the policy cannot be keyed by principal. Lets an index skip the policy
+     * for other peers.
+     */
+    public java.util.Set<String> requiredPrincipals() {
+        if (rules.length == 0) {
+            return null;
+        }
+        java.util.Set<String> all = new java.util.TreeSet<>();
+        for (Rule rule : rules) {
+            java.util.Set<String> forRule = null;
+            for (Clause clause : rule.clauses) {
+                java.util.Set<String> vals = clause.matches.length == 0 ? null : new java.util.TreeSet<>();
+                for (int i = 0; vals != null && i < clause.matches.length; i++) {
+                    String[] ex = null;
+                    for (Cond cond : clause.matches[i].conds) {
+                        if (cond instanceof Cond.StringCond sc && sc.exactPrincipals() != null) {
+                            ex = sc.exactPrincipals();
+                            break;
+                        }
+                    }
+                    if (ex == null) {
+                        vals = null;
+                    } else {
+                        vals.addAll(java.util.List.of(ex));
+                    }
+                }
+                if (vals != null) {
+                    forRule = vals;
+                    break;
+                }
+            }
+            if (forRule == null) {
+                return null;
+            }
+            all.addAll(forRule);
+        }
+        return all;
+    }
+
     /** True if every selector label is present on the workload. */
     public boolean selects(Map<String, String> labels) {
         for (int i = 0; i < selectorKeys.length; i++) {

@@ -132,6 +132,21 @@ public abstract class Cond {
             this.neg = neg;
         }
 
+        /** If this requires the peer principal to equal one of a few exact values: those values; else null. */
+        public String[] exactPrincipals() {
+            if (attr != Attr.PRINCIPAL || pos == null) {
+                return null;
+            }
+            String[] out = new String[pos.length];
+            for (int i = 0; i < pos.length; i++) {
+                out[i] = pos[i].exactValue();
+                if (out[i] == null) {
+                    return null;
+                }
+            }
+            return out;
+        }
+
         @Override
         public boolean test(ConnectionFacts c, RequestFacts r) {
             switch (attr) {

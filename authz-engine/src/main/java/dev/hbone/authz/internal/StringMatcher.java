@@ -35,6 +35,11 @@ public final class StringMatcher {
         return new StringMatcher(k, m.value(), ignoreCase);
     }
 
+    /** The exact value if this is a case-sensitive exact match, else null. */
+    public String exactValue() {
+        return kind == EXACT && !ignoreCase ? value : null;
+    }
+
     /** Returns true if {@code s} (null = attribute absent, which matches nothing) matches. */
     public boolean matches(String s) {
         if (s == null) {
