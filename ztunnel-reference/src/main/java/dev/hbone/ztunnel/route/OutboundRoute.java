@@ -106,7 +106,8 @@ public sealed interface OutboundRoute permits OutboundRoute.DirectHbone, Outboun
      *     of the service (or of the remote waypoint's service)
      * @param gateway the gateway workload
      * @param destinationService the service dialled
-     * @param forwardedNetwork the value of {@code x-forwarded-network} on the inner CONNECT: the source's network
+     * @param forwardedNetwork the value of {@code x-forwarded-network} on the inner CONNECT: the network of origin
+     *     (this proxy's network, as in ztunnel)
      */
     record ViaNetworkGateway(Workload source, InetSocketAddress originalDestination, InetSocketAddress nextHop,
             HboneAuthority.HostPort authority, WorkloadIdentity sourceIdentity, List<WorkloadIdentity> gatewayIdentities,

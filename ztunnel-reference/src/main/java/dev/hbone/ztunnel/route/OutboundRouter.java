@@ -85,6 +85,24 @@ public final class OutboundRouter {
      */
     public OutboundRoute route(ProxyState state, Workload source, InetAddress sourceIp,
             InetSocketAddress originalDestination) {
+        return route(state, source, sourceIp, originalDestination, Set.of());
+    }
+
+    /**
+     * Decides the route of a retried connection: endpoints (or waypoints, or gateways) whose uid is in
+     * {@code deprioritized} — the next hops earlier attempts failed on — are chosen only when nothing else is
+     * eligible, so a retry does not land on the same dead endpoint.
+     *
+     * @param state the snapshot to decide with
+     * @param source the workload the proxy acts for (the connection's source)
+     * @param sourceIp the connection's source IP
+     * @param originalDestination the address the workload dialled
+     * @param deprioritized uids of workloads to avoid if possible
+     * @return the route; never null ({@link OutboundRoute.Refused} when there is none)
+     */
+    public OutboundRoute route(ProxyState state, Workload source, InetAddress sourceIp,
+            InetSocketAddress originalDestination, Set<String> deprioritized) {
+        Objects.requireNonNull(deprioritized, "deprioritized");
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(sourceIp, "sourceIp");
@@ -98,7 +116,7 @@ public final class OutboundRouter {
                     "connection to the proxy's own port " + originalDestination.getPort());
         }
         try {
-            return new Decision(state, source, sourceIp, originalDestination).decide();
+            return new Decision(state, source, sourceIp, originalDestination, deprioritized).decide();
         } catch (NoRoute e) {
             return new OutboundRoute.Refused(source, originalDestination, e.reason, e.getMessage());
         }
@@ -147,12 +165,15 @@ public final class OutboundRouter {
         private final Workload source;
         private final InetAddress sourceIp;
         private final InetSocketAddress target;
+        private final Set<String> deprioritized;
 
-        Decision(ProxyState state, Workload source, InetAddress sourceIp, InetSocketAddress target) {
+        Decision(ProxyState state, Workload source, InetAddress sourceIp, InetSocketAddress target,
+                Set<String> deprioritized) {
             this.state = state;
             this.source = source;
             this.sourceIp = sourceIp;
             this.target = target;
+            this.deprioritized = deprioritized;
         }
 
         OutboundRoute decide() throws NoRoute {
@@ -226,7 +247,7 @@ public final class OutboundRouter {
             InetSocketAddress next = gw.socketAddress().orElseThrow(() -> noValidDestination(gw.workload()));
             return new OutboundRoute.ViaNetworkGateway(source, target, next,
                     new HboneAuthority.HostPort(service.hostname(), target.getPort()), source.identity(),
-                    gw.workloadAndServiceSans(), upstream.serviceSans(), gw.workload(), service, source.network());
+                    gw.workloadAndServiceSans(), upstream.serviceSans(), gw.workload(), service, settings.network());
         }
 
         private Upstream fetchWaypoint(GatewayAddress waypoint) throws NoRoute {
@@ -326,6 +347,17 @@ public final class OutboundRouter {
                     continue;
                 }
                 eligible.add(endpoint);
+            }
+            if (!deprioritized.isEmpty()) {
+                List<Endpoint> preferred = new ArrayList<>();
+                for (Endpoint e : eligible) {
+                    if (!deprioritized.contains(e.workload().uid())) {
+                        preferred.add(e);
+                    }
+                }
+                if (!preferred.isEmpty()) {
+                    eligible = preferred;
+                }
             }
             Optional<LoadBalancer> lb = service.loadBalancer();
             if (lb.isPresent() && lb.get().mode() != LoadBalancer.Mode.STANDARD) {

@@ -242,6 +242,19 @@ class OutboundRouterTest {
     }
 
     @Test
+    void retriesAvoidDeprioritizedEndpointsWhenTheyCan() {
+        Workload a = pod("a", "10.0.1.1").addService(SERVER_SVC, ports(80, 8080)).build();
+        Workload b = pod("b", "10.0.1.2").addService(SERVER_SVC, ports(80, 8080)).build();
+        ProxyState state = mesh().add(a).add(b).add(SERVER_SERVICE).state();
+        DirectHbone retry = (DirectHbone) router.route(state, SOURCE, ip("10.0.0.1"), addr("10.96.0.1", 80),
+                java.util.Set.of(a.uid()));
+        assertThat(retry.destinationWorkload()).isEqualTo(b);
+        DirectHbone onlyBad = (DirectHbone) router.route(state, SOURCE, ip("10.0.0.1"), addr("10.96.0.1", 80),
+                java.util.Set.of(a.uid(), b.uid()));
+        assertThat(onlyBad.destinationWorkload()).isEqualTo(a); // nothing better: still try
+    }
+
+    @Test
     void roundRobinAlternates() {
         Workload a = pod("a", "10.0.1.1").addService(SERVER_SVC, ports(80, 8080)).build();
         Workload b = pod("b", "10.0.1.2").addService(SERVER_SVC, ports(80, 8080)).build();
