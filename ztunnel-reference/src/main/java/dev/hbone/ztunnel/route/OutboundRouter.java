@@ -178,7 +178,10 @@ public final class OutboundRouter {
 
         OutboundRoute decide() throws NoRoute {
             Service service = null;
-            Optional<AddressOwner> dialled = state.findAddress(new NetworkAddress(source.network(), target.getAddress()));
+            // As in ztunnel: "was a service dialled?" is asked in the proxy's network, the upstream is then
+            // resolved in the source workload's network (the same one, unless misconfigured).
+            Optional<AddressOwner> dialled = state.findAddress(new NetworkAddress(settings.network(),
+                    target.getAddress()));
             if (dialled.isPresent() && dialled.get() instanceof Service) {
                 Service targetService = (Service) dialled.get();
                 if (targetService.waypoint().isPresent()) {
