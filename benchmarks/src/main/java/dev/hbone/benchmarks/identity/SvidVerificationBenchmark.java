@@ -2,6 +2,7 @@ package dev.hbone.benchmarks.identity;
 
 import dev.hbone.spiffe.bundle.TrustBundles;
 import dev.hbone.spiffe.ca.CertificateAuthority;
+import dev.hbone.spiffe.ca.CertificateSigningRequests;
 import dev.hbone.spiffe.svid.PeerRole;
 import dev.hbone.spiffe.svid.SvidValidationException;
 import dev.hbone.spiffe.svid.SvidValidator;
@@ -11,7 +12,6 @@ import java.io.ByteArrayInputStream;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.util.Arrays;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -30,13 +30,17 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One X.509-SVID chain verification as a TLS peer check does it: SPIFFE leaf rules plus JDK PKIX (signatures,
- * validity, CA constraints) against the trust domain's bundle, ECDSA P-256 throughout. {@code intermediate=true}: leaf
- * + intermediate (two signatures); {@code false}: a leaf signed by the root (one signature).
+ * One X.509-SVID chain verification as a TLS peer check does it: parse the DER chain, SPIFFE leaf rules, JDK PKIX
+ * (signatures, validity, CA constraints) against the trust domain's bundle; ECDSA P-256 throughout.
+ * {@code intermediate=true}: leaf + intermediate; {@code false}: a leaf signed by the root.
  *
- * <p>The {@code verify*} benchmarks parse the chain from DER first, as a handshake receives it: the JDK caches a
- * certificate's last signature check on the certificate object, so validating the same objects again
- * ({@code cachedCertificateObjects}) skips the ECDSA work and only shows the SPIFFE/PKIX bookkeeping.
+ * <ul>
+ * <li>{@code newLeaf*}: a different leaf every time (cycling through {@value #LEAVES}, more than the JDK's
+ *     certificate cache of 750), so the leaf's ECDSA signature is really checked: a first contact with a peer.</li>
+ * <li>{@code repeatedLeaf}: the same DER every time. The JDK's {@code CertificateFactory} returns its cached
+ *     certificate object, which remembers its last signature check, so this is the steady state with a
+ *     recurring peer, SPIFFE and PKIX bookkeeping only.</li>
+ * </ul>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -45,13 +49,16 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class SvidVerificationBenchmark {
+    static final int LEAVES = 2048;
+
     @Param({"false", "true"})
     boolean intermediate;
 
     private SvidValidator validator;
-    private List<X509Certificate> chain;
-    private byte[][] der;
+    private byte[][] leaves;
+    private byte[] intermediateDer;
     private Set<SpiffeId> expected;
+    private int next;
 
     @Setup(Level.Trial)
     public void setup() throws CertificateException {
@@ -63,40 +70,45 @@ public class SvidVerificationBenchmark {
         CertificateAuthority ca = b.build();
         validator = new SvidValidator(TrustBundles.of(ca.bundle()));
         SpiffeId id = SpiffeId.parse("spiffe://cluster.local/ns/default/sa/server");
-        chain = ca.issue(id, Duration.ofHours(24)).getChain();
+        byte[] csr = CertificateSigningRequests.create(id, CertificateSigningRequests.generateKeyPair());
+        leaves = new byte[LEAVES][];
+        for (int i = 0; i < LEAVES; i++) {
+            List<X509Certificate> chain = ca.sign(csr, Duration.ofHours(24)); // new serial each time
+            leaves[i] = chain.get(0).getEncoded();
+            if (intermediate) {
+                intermediateDer = chain.get(1).getEncoded();
+            }
+        }
         expected = Set.of(id, SpiffeId.parse("spiffe://cluster.local/ns/default/sa/other"));
-        der = new byte[chain.size()][];
-        for (int i = 0; i < chain.size(); i++) {
-            der[i] = chain.get(i).getEncoded();
-        }
     }
 
-    private List<X509Certificate> parse() throws CertificateException {
+    private List<X509Certificate> parse(byte[] leaf) throws CertificateException {
         CertificateFactory f = CertificateFactory.getInstance("X.509");
-        X509Certificate[] parsed = new X509Certificate[der.length];
-        for (int i = 0; i < der.length; i++) {
-            parsed[i] = (X509Certificate) f.generateCertificate(new ByteArrayInputStream(der[i]));
+        X509Certificate l = (X509Certificate) f.generateCertificate(new ByteArrayInputStream(leaf));
+        if (intermediateDer == null) {
+            return List.of(l);
         }
-        return Arrays.asList(parsed);
+        return List.of(l, (X509Certificate) f.generateCertificate(new ByteArrayInputStream(intermediateDer)));
+    }
+
+    private byte[] nextLeaf() {
+        byte[] leaf = leaves[next];
+        next = (next + 1) & (LEAVES - 1);
+        return leaf;
     }
 
     @Benchmark
-    public List<X509Certificate> parseOnly() throws CertificateException {
-        return parse();
+    public SpiffeId newLeafAsServerChecksClient() throws SvidValidationException, CertificateException {
+        return validator.validate(parse(nextLeaf()), PeerRole.CLIENT);
     }
 
     @Benchmark
-    public SpiffeId verifyAsServerChecksClient() throws SvidValidationException, CertificateException {
-        return validator.validate(parse(), PeerRole.CLIENT);
+    public SpiffeId newLeafAsClientChecksExpectedServer() throws SvidValidationException, CertificateException {
+        return validator.validate(parse(nextLeaf()), PeerRole.SERVER, expected);
     }
 
     @Benchmark
-    public SpiffeId verifyAsClientChecksExpectedServer() throws SvidValidationException, CertificateException {
-        return validator.validate(parse(), PeerRole.SERVER, expected);
-    }
-
-    @Benchmark
-    public SpiffeId cachedCertificateObjects() throws SvidValidationException {
-        return validator.validate(chain, PeerRole.CLIENT);
+    public SpiffeId repeatedLeaf() throws SvidValidationException, CertificateException {
+        return validator.validate(parse(leaves[0]), PeerRole.CLIENT);
     }
 }
