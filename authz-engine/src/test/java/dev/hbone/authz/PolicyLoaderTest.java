@@ -201,9 +201,12 @@ class PolicyLoaderTest {
         Files.createDirectories(dir.resolve("sub"));
         Files.writeString(dir.resolve("b.yaml"), GOOD.replace("name: good", "name: b"));
         Files.writeString(dir.resolve("sub/a.yml"), GOOD.replace("name: good", "name: a") + "---\nkind: 3\n");
+        Files.writeString(dir.resolve("c.yaml"), GOOD.replace("name: good", "name: a"));
         Files.writeString(dir.resolve("notes.txt"), "ignored");
         LoadResult r = loader.load(dir);
         assertThat(r.policies().authorizationPolicies()).extracting(AuthorizationPolicy::name).containsExactly("b", "a");
-        assertThat(r.errors()).singleElement().hasToString("sub/a.yml doc#2 kind: must be a string, not a number");
+        assertThat(r.errors()).extracting(LoadError::toString).containsExactly(
+                "sub/a.yml doc#1 metadata.name: duplicate AuthorizationPolicy ns/a (the first one is kept)",
+                "sub/a.yml doc#2 kind: must be a string, not a number");
     }
 }

@@ -44,11 +44,18 @@ public final class ResourceReader {
 
     /** Reads every document of {@code yaml}. Never throws for bad content. */
     public LoadResult read(String file, String yaml) {
+        return read(file, yaml, new HashSet<>());
+    }
+
+    /**
+     * Reads every document of {@code yaml}; {@code seen} holds the resource keys already loaded (from other
+     * files) so duplicates are refused across files too.
+     */
+    public LoadResult read(String file, String yaml, Set<String> seen) {
         List<AuthorizationPolicy> aps = new ArrayList<>();
         List<PeerAuthentication> pas = new ArrayList<>();
         List<CompactPolicy> cps = new ArrayList<>();
         List<LoadError> errors = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
         List<String> docs = splitDocuments(yaml);
         int index = 0;
         for (String doc : docs) {
