@@ -321,6 +321,11 @@ public final class CompiledPolicies {
     }
 
     private Decision extras(Decision base, Destination d, ConnectionFacts c, RequestFacts r) {
+        // Cheap, allocation-free pre-check: most destinations have no dry-run, CUSTOM or AUDIT policy in scope.
+        if (scan(DRY_RUN, d, c, r) == PolicyIndex.NONE && scan(CUSTOM, d, c, r) == PolicyIndex.NONE
+                && scan(AUDIT, d, c, r) == PolicyIndex.NONE) {
+            return base;
+        }
         List<DryRunResult> dry = new ArrayList<>();
         boolean dryDeny = false;
         boolean dryAllowApplies = false;
