@@ -81,6 +81,16 @@ class PolicyLoaderTest {
     }
 
     @Test
+    void directivesCommentsAndCrlf() {
+        LoadResult r = loader.loadString("d.yaml", "%YAML 1.2\n---\n" + GOOD + "---\n# only a comment\n---\n"
+                + GOOD.replace("name: good", "name: crlf").replace("\n", "\r\n"));
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.policies().authorizationPolicies()).extracting(AuthorizationPolicy::name)
+                .containsExactly("good", "crlf");
+        assertThat(r.documents()).isEqualTo(2);
+    }
+
+    @Test
     void fieldValidationErrors() {
         assertError(GOOD.replace("\"80\"", "\"http\""),
                 "spec.rules[0].to[0].operation.ports[0]: \"http\" is not a port (0-65535)");

@@ -117,6 +117,12 @@ public final class ResourceReader {
             boolean start = line.equals("---") || line.startsWith("--- ") || line.startsWith("---\t")
                     || line.equals("---\r");
             boolean end = line.equals("...") || line.equals("...\r");
+            if (start && directivesOnly(cur)) {
+                // "%YAML 1.2" / "%TAG" lines belong to the document the marker starts
+                any = true;
+                cur.append(line).append('\n'); // a directive needs its explicit "---"
+                continue;
+            }
             if (start || end) {
                 if (any) {
                     out.add(cur.toString());
@@ -135,6 +141,19 @@ public final class ResourceReader {
             out.add(cur.toString());
         }
         return out;
+    }
+
+    private static boolean directivesOnly(CharSequence text) {
+        boolean directive = false;
+        for (String l : text.toString().split("\n", -1)) {
+            String t = l.strip();
+            if (t.startsWith("%")) {
+                directive = true;
+            } else if (!t.isEmpty() && !t.startsWith("#")) {
+                return false;
+            }
+        }
+        return directive;
     }
 
     private void document(Object root, Sink sink) {
