@@ -492,7 +492,8 @@ public final class ResourceReader {
     private static void known(Map<String, Object> m, String prefix, Set<String> allowed) {
         for (String k : m.keySet()) {
             if (!allowed.contains(k)) {
-                throw new PolicyException(prefix + k, "unknown field");
+                throw new PolicyException(prefix + k,
+                        "unknown field (expected one of: " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
             }
         }
     }
