@@ -1,0 +1,24 @@
+package dev.hbone.api;
+
+/**
+ * Observes tunnels for metrics and access logs. Methods are called on transport threads: they must be quick and
+ * must not block; exceptions they throw are logged and ignored. Every method has an empty default.
+ */
+public interface TunnelListener {
+    /** A listener that does nothing. */
+    TunnelListener NOOP = new TunnelListener() { };
+
+    /** The tunnel was established (the 200 was sent or received). */
+    default void onOpened(TunnelInfo tunnel) { }
+
+    /** An established tunnel ended; {@code stats.failure()} says whether abnormally. */
+    default void onClosed(TunnelInfo tunnel, TunnelStats stats) { }
+
+    /**
+     * A tunnel was not established: refused by a server (with a status), or failed while opening on a client.
+     *
+     * @param authority the requested authority (may be empty when the request had none)
+     * @param failure why
+     */
+    default void onFailed(String authority, TunnelException failure) { }
+}
