@@ -1,0 +1,103 @@
+package dev.hbone.netty;
+
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The mutual-TLS setup of an HBONE client or server: key and trust managers that answer per connection through
+ * {@link TlsBindings}, the {@link TlsProvider}, and whether TLS 1.2 is allowed (off by default; HBONE is TLS 1.3).
+ * Ciphers are AES-GCM only, ALPN is exactly {@code h2}, the client sends no SNI and never resumes sessions.
+ */
+public final class HboneTls {
+    private final X509ExtendedKeyManager keyManager;
+    private final X509ExtendedTrustManager trustManager;
+    private final TlsBindings bindings;
+    private final TlsProvider provider;
+    private final boolean allowTls12;
+
+    private HboneTls(Builder b) {
+        this.keyManager = requireNonNull(b.keyManager, "keyManager");
+        this.trustManager = requireNonNull(b.trustManager, "trustManager");
+        this.bindings = requireNonNull(b.bindings, "bindings");
+        this.provider = b.provider != null ? b.provider : TlsProvider.defaultProvider();
+        this.allowTls12 = b.allowTls12;
+    }
+
+    /** A new builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Chooses this side's certificate for the identity bound to the engine. */
+    public X509ExtendedKeyManager keyManager() {
+        return keyManager;
+    }
+
+    /** Validates the peer's SVID (and, on a client, that it is one of the expected identities). */
+    public X509ExtendedTrustManager trustManager() {
+        return trustManager;
+    }
+
+    /** Where the transport registers each engine's identities. */
+    public TlsBindings bindings() {
+        return bindings;
+    }
+
+    /** The TLS implementation. */
+    public TlsProvider provider() {
+        return provider;
+    }
+
+    /** Whether TLS 1.2 is offered and accepted besides TLS 1.3. */
+    public boolean allowTls12() {
+        return allowTls12;
+    }
+
+    /** Builds {@link HboneTls}. Key manager, trust manager and bindings are required. */
+    public static final class Builder {
+        private X509ExtendedKeyManager keyManager;
+        private X509ExtendedTrustManager trustManager;
+        private TlsBindings bindings;
+        private TlsProvider provider;
+        private boolean allowTls12;
+
+        private Builder() { }
+
+        /** The key manager (spiffe-identity's {@code SpiffeKeyManager}). */
+        public Builder keyManager(X509ExtendedKeyManager keyManager) {
+            this.keyManager = requireNonNull(keyManager, "keyManager");
+            return this;
+        }
+
+        /** The trust manager (spiffe-identity's {@code SpiffeTrustManager}). */
+        public Builder trustManager(X509ExtendedTrustManager trustManager) {
+            this.trustManager = requireNonNull(trustManager, "trustManager");
+            return this;
+        }
+
+        /** The per-engine bindings both managers read. */
+        public Builder bindings(TlsBindings bindings) {
+            this.bindings = requireNonNull(bindings, "bindings");
+            return this;
+        }
+
+        /** The TLS implementation; default {@link TlsProvider#defaultProvider()}. */
+        public Builder provider(TlsProvider provider) {
+            this.provider = requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** Also offer and accept TLS 1.2 (a compatibility switch; off by default). */
+        public Builder allowTls12(boolean allowTls12) {
+            this.allowTls12 = allowTls12;
+            return this;
+        }
+
+        /** Builds. */
+        public HboneTls build() {
+            return new HboneTls(this);
+        }
+    }
+}
