@@ -177,7 +177,7 @@ public final class Upstream implements AutoCloseable {
     private static final class Firehose extends ChannelInboundHandlerAdapter {
         private final AtomicLong written;
         private final CountDownLatch blocked;
-        private final ByteBuf chunk = Unpooled.unreleasableBuffer(Unpooled.directBuffer(64 * 1024).writeZero(64 * 1024));
+        private static final byte[] CHUNK = new byte[64 * 1024];
 
         Firehose(AtomicLong written, CountDownLatch blocked) {
             this.written = written;
@@ -196,8 +196,8 @@ public final class Upstream implements AutoCloseable {
 
         private void pump(ChannelHandlerContext ctx) {
             while (ctx.channel().isActive() && ctx.channel().isWritable()) {
-                ctx.write(chunk.duplicate());
-                written.addAndGet(chunk.readableBytes());
+                ctx.write(Unpooled.wrappedBuffer(CHUNK));
+                written.addAndGet(CHUNK.length);
                 ctx.flush();
             }
             if (ctx.channel().isActive()) {
