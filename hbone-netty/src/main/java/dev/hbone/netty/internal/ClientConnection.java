@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -224,7 +225,10 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
             // The handshake failure event follows and names the reason; keep the first cause here.
             return;
         }
-        ctx.close();
+        if (!(cause instanceof Http2Exception)) {
+            // HTTP/2 errors are the codec's: it sends GOAWAY with the right code, then closes.
+            ctx.close();
+        }
     }
 
     private void fail(ChannelHandlerContext ctx, TunnelException e) {

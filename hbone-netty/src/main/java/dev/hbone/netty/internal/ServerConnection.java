@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -119,7 +120,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("HBONE connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
-        ctx.close();
+        if (!(cause instanceof Http2Exception)) {
+            // HTTP/2 errors are the codec's: it sends GOAWAY with the right code, then closes.
+            ctx.close();
+        }
     }
 
     @Override
