@@ -1,0 +1,129 @@
+package dev.hbone.authz;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.hbone.authz.internal.ConnectionFacts;
+import dev.hbone.authz.internal.Ip;
+
+/**
+ * What an L4 enforcement point knows about a connection: the peer identity (from mTLS, absent for plaintext),
+ * source and destination IPs, destination port. Parsed once on creation so evaluation does not allocate.
+ */
+public final class ConnectionAttributes {
+    private final String sourcePrincipal;
+    private final String sourceIp;
+    private final String destinationIp;
+    private final int destinationPort;
+    final ConnectionFacts facts;
+
+    private ConnectionAttributes(Builder b) {
+        String p = b.principal;
+        if (p != null && p.startsWith("spiffe://")) {
+            p = p.substring("spiffe://".length());
+        }
+        this.sourcePrincipal = p;
+        this.sourceIp = b.sourceIp;
+        this.destinationIp = b.destinationIp;
+        this.destinationPort = b.port;
+        String ns = b.namespace;
+        String sa = null;
+        if (p != null) {
+            // trust-domain/ns/<ns>/sa/<sa>
+            String[] parts = p.split("/", -1);
+            if (parts.length == 5 && parts[1].equals("ns") && parts[3].equals("sa")) {
+                if (ns == null) {
+                    ns = parts[2];
+                }
+                sa = parts[4];
+            }
+        }
+        this.facts = new ConnectionFacts(p, ns, sa, b.sourceIp == null ? null : Ip.parse(b.sourceIp),
+                b.destinationIp == null ? null : Ip.parse(b.destinationIp), b.port);
+    }
+
+    /** Starts a builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Peer identity without {@code spiffe://}, or null for a plaintext connection. */
+    public String sourcePrincipal() {
+        return sourcePrincipal;
+    }
+
+    /** Peer namespace (from the identity unless set explicitly), or null. */
+    public String sourceNamespace() {
+        return facts.namespace;
+    }
+
+    /** Source IP or null. */
+    public String sourceIp() {
+        return sourceIp;
+    }
+
+    /** Destination IP or null. */
+    public String destinationIp() {
+        return destinationIp;
+    }
+
+    /** Destination port. */
+    public int destinationPort() {
+        return destinationPort;
+    }
+
+    @Override
+    public String toString() {
+        return (sourcePrincipal == null ? "plaintext" : sourcePrincipal) + "@" + sourceIp + " -> " + destinationIp
+                + ":" + destinationPort;
+    }
+
+    /** Builds {@link ConnectionAttributes}. */
+    public static final class Builder {
+        private String principal;
+        private String namespace;
+        private String sourceIp;
+        private String destinationIp;
+        private int port;
+
+        private Builder() {
+        }
+
+        /** Peer identity ({@code cluster.local/ns/a/sa/b}, with or without {@code spiffe://}). */
+        public Builder sourcePrincipal(String principal) {
+            this.principal = requireNonNull(principal, "principal");
+            return this;
+        }
+
+        /** Overrides the namespace derived from the identity. */
+        public Builder sourceNamespace(String namespace) {
+            this.namespace = requireNonNull(namespace, "namespace");
+            return this;
+        }
+
+        /** Source IP literal. */
+        public Builder sourceIp(String ip) {
+            this.sourceIp = requireNonNull(ip, "ip");
+            return this;
+        }
+
+        /** Destination IP literal. */
+        public Builder destinationIp(String ip) {
+            this.destinationIp = requireNonNull(ip, "ip");
+            return this;
+        }
+
+        /** Destination port (1-65535). */
+        public Builder destinationPort(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port out of range: " + port);
+            }
+            this.port = port;
+            return this;
+        }
+
+        /** Builds; throws IllegalArgumentException if an IP is not a literal address. */
+        public ConnectionAttributes build() {
+            return new ConnectionAttributes(this);
+        }
+    }
+}
