@@ -1,7 +1,19 @@
 package dev.hbone.netty;
 
+import dev.hbone.spiffe.bundle.TrustBundles;
+import dev.hbone.spiffe.store.IdentityStore;
+import dev.hbone.spiffe.tls.HandshakeBinding;
+import dev.hbone.spiffe.tls.HandshakeBindings;
+import dev.hbone.spiffe.tls.SpiffeKeyManager;
+import dev.hbone.spiffe.tls.SpiffeTrustManager;
+import io.spiffe.spiffeid.SpiffeId;
+
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 
 import static java.util.Objects.requireNonNull;
 
@@ -16,6 +28,7 @@ public final class HboneTls {
     private final TlsBindings bindings;
     private final TlsProvider provider;
     private final boolean allowTls12;
+    private final Function<SpiffeId, CompletableFuture<?>> identityLoader;
 
     private HboneTls(Builder b) {
         this.keyManager = requireNonNull(b.keyManager, "keyManager");
@@ -23,11 +36,25 @@ public final class HboneTls {
         this.bindings = requireNonNull(b.bindings, "bindings");
         this.provider = b.provider != null ? b.provider : TlsProvider.defaultProvider();
         this.allowTls12 = b.allowTls12;
+        this.identityLoader = b.identityLoader;
     }
 
     /** A new builder. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * The usual setup: certificates from spiffe-identity's {@link IdentityStore}, peers validated against
+     * {@link TrustBundles}, with the default provider.
+     */
+    public static HboneTls spiffe(IdentityStore store, TrustBundles bundles) {
+        return builder().spiffe(store, bundles).build();
+    }
+
+    /** Makes sure the certificate of {@code identity} is loaded before a handshake needs it. */
+    public CompletableFuture<?> loadIdentity(SpiffeId identity) {
+        return identityLoader.apply(identity);
     }
 
     /** Chooses this side's certificate for the identity bound to the engine. */
@@ -62,8 +89,31 @@ public final class HboneTls {
         private TlsBindings bindings;
         private TlsProvider provider;
         private boolean allowTls12;
+        private Function<SpiffeId, CompletableFuture<?>> identityLoader = id -> CompletableFuture.completedFuture(null);
 
         private Builder() { }
+
+        /**
+         * Uses spiffe-identity: {@link SpiffeKeyManager} over {@code store}, {@link SpiffeTrustManager} over
+         * {@code bundles}, and {@link HandshakeBindings} between them; identities are fetched into the store before
+         * the first handshake that needs them.
+         */
+        public Builder spiffe(IdentityStore store, TrustBundles bundles) {
+            requireNonNull(store, "store");
+            requireNonNull(bundles, "bundles");
+            HandshakeBindings handshakes = new HandshakeBindings();
+            this.keyManager = new SpiffeKeyManager(store, handshakes);
+            this.trustManager = new SpiffeTrustManager(bundles, handshakes);
+            this.bindings = new SpiffeBindings(handshakes);
+            this.identityLoader = store::fetch;
+            return this;
+        }
+
+        /** Called before a connection presents {@code identity} (e.g. to fetch its SVID); default: nothing. */
+        public Builder identityLoader(Function<SpiffeId, CompletableFuture<?>> identityLoader) {
+            this.identityLoader = requireNonNull(identityLoader, "identityLoader");
+            return this;
+        }
 
         /** The key manager (spiffe-identity's {@code SpiffeKeyManager}). */
         public Builder keyManager(X509ExtendedKeyManager keyManager) {
@@ -98,6 +148,26 @@ public final class HboneTls {
         /** Builds. */
         public HboneTls build() {
             return new HboneTls(this);
+        }
+    }
+
+    /** {@link TlsBindings} over spiffe-identity's {@link HandshakeBindings}. */
+    private static final class SpiffeBindings implements TlsBindings {
+        private final HandshakeBindings handshakes;
+
+        SpiffeBindings(HandshakeBindings handshakes) {
+            this.handshakes = handshakes;
+        }
+
+        @Override
+        public void bind(SSLEngine engine, SpiffeId localIdentity, Set<SpiffeId> expectedPeers) {
+            handshakes.bind(engine, expectedPeers.isEmpty() ? HandshakeBinding.server(localIdentity)
+                                                            : HandshakeBinding.client(localIdentity, expectedPeers));
+        }
+
+        @Override
+        public void unbind(SSLEngine engine) {
+            handshakes.unbind(engine);
         }
     }
 }

@@ -237,6 +237,18 @@ public final class NettyHboneClient implements HboneClient {
 
     private CompletableFuture<ClientConnection> connect(ConnectionPool.Key key) {
         CompletableFuture<ClientConnection> made = new CompletableFuture<>();
+        tls.loadIdentity(key.source()).whenComplete((v, e) -> {
+            if (e != null) {
+                made.completeExceptionally(TunnelException.of(TunnelException.Reason.TLS_HANDSHAKE,
+                                                              "no certificate for " + key.source() + ": " + e, e));
+            } else {
+                dial(key, made);
+            }
+        });
+        return made;
+    }
+
+    private void dial(ConnectionPool.Key key, CompletableFuture<ClientConnection> made) {
         Bootstrap bootstrap = new Bootstrap()
                 .group(group)
                 .channel(Transports.socketChannel())
@@ -268,7 +280,6 @@ public final class NettyHboneClient implements HboneClient {
                                                               + f.cause(), f.cause()));
             }
         });
-        return made;
     }
 
     @Override

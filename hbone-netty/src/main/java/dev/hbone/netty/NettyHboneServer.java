@@ -137,6 +137,7 @@ public final class NettyHboneServer implements HboneServer {
         private InetSocketAddress address = new InetSocketAddress(HboneDefaults.PORT);
         private HboneTls tls;
         private Function<InetSocketAddress, SpiffeId> identity;
+        private SpiffeId fixedIdentity;
         private TunnelHandler handler;
         private TunnelListener listener = TunnelListener.NOOP;
         private EventLoopGroup group;
@@ -162,6 +163,7 @@ public final class NettyHboneServer implements HboneServer {
         /** The identity this server presents on every connection. */
         public Builder identity(SpiffeId identity) {
             requireNonNull(identity, "identity");
+            this.fixedIdentity = identity;
             this.identity = local -> identity;
             return this;
         }
@@ -172,6 +174,7 @@ public final class NettyHboneServer implements HboneServer {
          */
         public Builder identity(Function<InetSocketAddress, SpiffeId> identityByLocalAddress) {
             this.identity = requireNonNull(identityByLocalAddress, "identityByLocalAddress");
+            this.fixedIdentity = null;
             return this;
         }
 
@@ -221,7 +224,12 @@ public final class NettyHboneServer implements HboneServer {
             requireNonNull(identity, "identity");
             requireNonNull(handler, "handler");
             try {
+                if (fixedIdentity != null) {
+                    tls.loadIdentity(fixedIdentity).get(HboneDefaults.HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                }
                 return new NettyHboneServer(this);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("cannot load the certificate of " + fixedIdentity + ": " + e, e);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while binding", e);

@@ -162,7 +162,7 @@ class BadInputTest {
     @Test
     void closesTlsWithoutAlpnH2() throws Exception {
         byte[] answer;
-        try (SSLSocket s = RawTls.connect(env.clientSvid, server.localAddress(), "http/1.1")) {
+        try (SSLSocket s = RawTls.connect(env.clientSvid(), server.localAddress(), "http/1.1")) {
             s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             answer = RawTls.readToEnd(s.getInputStream());
         } catch (SSLException refusedInHandshake) {
@@ -173,7 +173,7 @@ class BadInputTest {
 
     @Test
     void closesHttp11SpokenOverH2() throws Exception {
-        try (SSLSocket s = RawTls.connect(env.clientSvid, server.localAddress(), "h2")) {
+        try (SSLSocket s = RawTls.connect(env.clientSvid(), server.localAddress(), "h2")) {
             s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             byte[] answer = RawTls.readToEnd(s.getInputStream());
             assertThat(new String(answer, StandardCharsets.ISO_8859_1)).doesNotContain("HTTP/1.1");
@@ -182,7 +182,7 @@ class BadInputTest {
 
     @Test
     void closesTheConnectionOnAnOversizedFrame() throws Exception {
-        try (SSLSocket s = RawTls.connect(env.clientSvid, server.localAddress(), "h2")) {
+        try (SSLSocket s = RawTls.connect(env.clientSvid(), server.localAddress(), "h2")) {
             OutputStream out = s.getOutputStream();
             out.write(RawTls.PREFACE);
             out.write(RawTls.frame(0x4, 0, 0, new byte[0], 0));                     // SETTINGS
@@ -197,7 +197,7 @@ class BadInputTest {
 
     @Test
     void refusesStreamsAboveMaxConcurrentStreams() throws Exception {
-        try (SSLSocket s = RawTls.connect(env.clientSvid, server.localAddress(), "h2")) {
+        try (SSLSocket s = RawTls.connect(env.clientSvid(), server.localAddress(), "h2")) {
             OutputStream out = s.getOutputStream();
             ByteArrayOutputStream frames = new ByteArrayOutputStream();
             frames.write(RawTls.PREFACE);

@@ -113,7 +113,7 @@ class RefusalTest {
         NettyHboneClient client = env.client();
         ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () ->
                 client.open(env.request(server, env.echo.authority())
-                                  .expectedIdentity(env.pki.id("default", "someone-else")).build())
+                                  .expectedIdentity(env.id("default", "someone-else")).build())
                       .get(20, TimeUnit.SECONDS));
         TunnelException te = (TunnelException) e.getCause();
         assertThat(te.reason()).isEqualTo(TunnelException.Reason.TLS_HANDSHAKE);

@@ -7,7 +7,15 @@ import dev.hbone.netty.NettyHboneClient;
 import dev.hbone.netty.NettyHboneServer;
 import dev.hbone.netty.TcpForwarder;
 import dev.hbone.netty.TlsProvider;
+import dev.hbone.netty.HboneTls;
 import dev.hbone.netty.internal.Transports;
+import dev.hbone.spiffe.SpiffeIds;
+import dev.hbone.spiffe.bundle.TrustBundles;
+import dev.hbone.spiffe.ca.CertificateAuthority;
+import dev.hbone.spiffe.store.IdentityStore;
+import dev.hbone.spiffe.store.SvidSources;
+import io.spiffe.spiffeid.TrustDomain;
+import io.spiffe.svid.x509svid.X509Svid;
 import io.netty.channel.EventLoopGroup;
 import io.spiffe.spiffeid.SpiffeId;
 
@@ -23,13 +31,14 @@ import java.util.function.UnaryOperator;
  * servers and clients with the provider chosen by {@code -Dhbone.tls.provider}.
  */
 public final class HboneTestEnv implements AutoCloseable {
-    public final TestPki pki = new TestPki("test.local");
-    public final SpiffeId clientId = pki.id("default", "client");
-    public final SpiffeId serverId = pki.id("default", "server");
-    public final TestPki.Svid clientSvid = pki.issue(clientId);
-    public final TestPki.Svid serverSvid = pki.issue(serverId);
-    public final TestTls clientTls = new TestTls(pki, clientSvid);
-    public final TestTls serverTls = new TestTls(pki, serverSvid);
+    public static final String TRUST_DOMAIN = "test.local";
+    public final CertificateAuthority ca = CertificateAuthority.builder(TrustDomain.parse(TRUST_DOMAIN)).build();
+    public final IdentityStore store = IdentityStore.builder(SvidSources.localCa(ca, Duration.ofHours(1))).build();
+    public final TrustBundles bundles = TrustBundles.of(ca.bundle());
+    /** spiffe-identity's key manager, trust manager and handshake bindings, shared by clients and servers here. */
+    public final HboneTls tls = HboneTls.builder().spiffe(store, bundles).provider(provider()).build();
+    public final SpiffeId clientId = id("default", "client");
+    public final SpiffeId serverId = id("default", "server");
     public final EventLoopGroup group = Transports.newGroup(2, "hbone-test-upstream");
     public final Upstream echo;
     private final List<AutoCloseable> closeables = new ArrayList<>();
@@ -37,6 +46,20 @@ public final class HboneTestEnv implements AutoCloseable {
     public HboneTestEnv() throws InterruptedException {
         echo = Upstream.echo(group);
         closeables.add(echo);
+        closeables.add(store);
+    }
+
+    public SpiffeId id(String namespace, String serviceAccount) {
+        return SpiffeIds.kubernetes(TRUST_DOMAIN, namespace, serviceAccount);
+    }
+
+    /** The client's current SVID (for raw JDK sockets). */
+    public X509Svid clientSvid() {
+        try {
+            return store.fetch(clientId).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public static TlsProvider provider() {
@@ -49,13 +72,13 @@ public final class HboneTestEnv implements AutoCloseable {
     }
 
     public NettyHboneServer server(TunnelHandler handler, TunnelListener listener) {
-        return server(handler, listener, serverId, serverTls);
+        return server(handler, listener, serverId);
     }
 
-    public NettyHboneServer server(TunnelHandler handler, TunnelListener listener, SpiffeId id, TestTls tls) {
+    public NettyHboneServer server(TunnelHandler handler, TunnelListener listener, SpiffeId id) {
         NettyHboneServer s = NettyHboneServer.builder()
                 .bind(new InetSocketAddress("127.0.0.1", 0))
-                .tls(tls.tls(provider()))
+                .tls(tls)
                 .identity(id)
                 .handler(handler)
                 .listener(listener)
@@ -70,7 +93,7 @@ public final class HboneTestEnv implements AutoCloseable {
     }
 
     public NettyHboneClient client(UnaryOperator<NettyHboneClient.Builder> customize) {
-        NettyHboneClient c = customize.apply(NettyHboneClient.builder().tls(clientTls.tls(provider())).threads(2))
+        NettyHboneClient c = customize.apply(NettyHboneClient.builder().tls(tls).threads(2))
                                       .build();
         closeables.add(() -> c.drain(Duration.ofMillis(200)).get(10, TimeUnit.SECONDS));
         return c;

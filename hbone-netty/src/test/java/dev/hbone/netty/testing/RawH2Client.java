@@ -45,14 +45,15 @@ public final class RawH2Client implements AutoCloseable {
     }
 
     public static RawH2Client connect(HboneTestEnv env, InetSocketAddress server) throws Exception {
-        TlsEngineFactory tls = new TlsEngineFactory(env.clientTls.tls(HboneTestEnv.provider()), false);
+        env.tls.loadIdentity(env.clientId).get(10, TimeUnit.SECONDS);
+        TlsEngineFactory tls = new TlsEngineFactory(env.tls, false);
         SslHandler[] ssl = new SslHandler[1];
         Channel ch = new Bootstrap().group(env.group).channel(Transports.socketChannel())
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         SSLEngine engine = tls.newEngine(ch.alloc());
-                        env.clientTls.bind(engine, env.clientId, Set.of(env.serverId));
+                        env.tls.bindings().bind(engine, env.clientId, Set.of(env.serverId));
                         ssl[0] = new SslHandler(engine);
                         ch.pipeline().addLast(ssl[0], Http2FrameCodecBuilder.forClient().validateHeaders(false).build(),
                                               new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));

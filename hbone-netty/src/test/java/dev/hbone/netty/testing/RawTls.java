@@ -17,10 +17,11 @@ import java.security.cert.X509Certificate;
 public final class RawTls {
     private RawTls() { }
 
-    public static SSLSocket connect(TestPki.Svid svid, InetSocketAddress server, String... alpn) throws Exception {
+    public static SSLSocket connect(io.spiffe.svid.x509svid.X509Svid svid, InetSocketAddress server, String... alpn)
+            throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
-        ks.setKeyEntry("svid", svid.key(), new char[0], svid.chain());
+        ks.setKeyEntry("svid", svid.getPrivateKey(), new char[0], svid.getChainArray());
         KeyManagerFactory kmf = KeyManagerFactory.getInstance("SunX509");
         kmf.init(ks, new char[0]);
         SSLContext ctx = SSLContext.getInstance("TLSv1.3");
