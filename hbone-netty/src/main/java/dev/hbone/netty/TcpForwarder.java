@@ -2,10 +2,12 @@ package dev.hbone.netty;
 
 import dev.hbone.api.Authority;
 import dev.hbone.api.IncomingTunnel;
+import dev.hbone.api.ProxyProtocolV2;
 import dev.hbone.api.RefusalStatus;
 import dev.hbone.api.TunnelHandler;
 import dev.hbone.netty.internal.Transports;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -16,6 +18,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
 
@@ -42,6 +45,7 @@ public final class TcpForwarder implements TunnelHandler {
     private final boolean requireLocalDestination;
     private final Set<Integer> refusedPorts;
     private final int connectTimeoutMillis;
+    private final boolean proxyProtocol;
 
     private TcpForwarder(Builder b) {
         this.authorizer = b.authorizer;
@@ -49,6 +53,7 @@ public final class TcpForwarder implements TunnelHandler {
         this.requireLocalDestination = b.requireLocalDestination;
         this.refusedPorts = Set.copyOf(b.refusedPorts);
         this.connectTimeoutMillis = (int) Math.min(Integer.MAX_VALUE, b.connectTimeout.toMillis());
+        this.proxyProtocol = b.proxyProtocol;
     }
 
     /** A new builder. */
@@ -122,9 +127,35 @@ public final class TcpForwarder implements TunnelHandler {
                 tcp.close();
                 return;
             }
+            if (proxyProtocol) {
+                InetSocketAddress source = originalClient(incoming);
+                InetSocketAddress destination = new InetSocketAddress(literal(authority.host()), authority.port());
+                if (source.getAddress().getClass() == destination.getAddress().getClass()) {
+                    tcp.write(Unpooled.wrappedBuffer(ProxyProtocolV2.encode(source, destination,
+                                                                            incoming.info().peerIdentity())));
+                }
+            }
             Http2StreamChannel accepted = incoming.acceptChannel(new ChannelInboundHandlerAdapter());
             ChannelSplice.splice(tcp, accepted);
         });
+    }
+
+    /** The original client: the {@code forwarded: for=} address when present, else the HBONE peer's address. */
+    static InetSocketAddress originalClient(IncomingTunnel incoming) {
+        String forwarded = incoming.info().headers().get("forwarded");
+        if (forwarded != null) {
+            int i = forwarded.indexOf("for=\"");
+            if (i >= 0) {
+                int end = forwarded.indexOf('"', i + 5);
+                if (end > 0) {
+                    Optional<Authority> a = Authority.parse(forwarded.substring(i + 5, end));
+                    if (a.isPresent() && a.get().ipLiteral()) {
+                        return new InetSocketAddress(literal(a.get().host()), a.get().port());
+                    }
+                }
+            }
+        }
+        return incoming.info().remoteAddress();
     }
 
     /** Builds a {@link TcpForwarder}. */
@@ -137,8 +168,19 @@ public final class TcpForwarder implements TunnelHandler {
         private boolean requireLocalDestination = true;
         private Set<Integer> refusedPorts = Set.of(15001, 15006, 15008, 15020, 15021, 15090);
         private Duration connectTimeout = HboneDefaults.UPSTREAM_CONNECT_TIMEOUT;
+        private boolean proxyProtocol;
 
         private Builder() { }
+
+        /**
+         * Starts each upstream connection with a PROXY protocol v2 header (source = the original client from
+         * {@code forwarded}, else the HBONE peer; destination = the authority; TLV 0xD0 = the peer's SPIFFE ID), for
+         * destinations that declare an application tunnel of type PROXY. Default off.
+         */
+        public Builder proxyProtocol(boolean enabled) {
+            this.proxyProtocol = enabled;
+            return this;
+        }
 
         /** Decides 401 vs. go; default allows everything (plug the authorization engine in here). */
         public Builder authorizer(Authorizer authorizer) {

@@ -91,8 +91,11 @@ class PoolTest {
         NettyHboneClient client = env.client();
         Tunnel first = client.open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
         CompletableFuture<Void> goAwaySeen = new CompletableFuture<>();
-        ChannelPipeline parent = ((NettyTunnel) first).channel().parent().pipeline();
-        parent.addBefore(parent.context(ClientConnection.class).name(), "probe", new ChannelInboundHandlerAdapter() {
+        io.netty.channel.Channel connection = ((NettyTunnel) first).channel().parent();
+        ChannelPipeline parent = connection.pipeline();
+        // Added on the connection's loop and awaited: a handler added from another thread skips events until its
+        // handlerAdded has run there.
+        connection.eventLoop().submit(() -> parent.addBefore(parent.context(ClientConnection.class).name(), "probe", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 boolean goAway = msg instanceof Http2GoAwayFrame;
@@ -101,7 +104,7 @@ class PoolTest {
                     goAwaySeen.complete(null); // after the connection handled it
                 }
             }
-        });
+        })).get(10, TimeUnit.SECONDS);
 
         CompletableFuture<Void> drained = server.drain(Duration.ofSeconds(20));
         goAwaySeen.get(20, TimeUnit.SECONDS);

@@ -10,7 +10,8 @@ import dev.hbone.api.TunnelListener;
 import dev.hbone.netty.NettyIncomingTunnel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
@@ -39,7 +40,7 @@ import static java.util.Objects.requireNonNull;
  * The first handler of every server-side stream: validates the CONNECT, hands it to the {@link TunnelHandler},
  * writes the answer, and afterwards guards the HBONE rules (no DATA before the 200, no HEADERS after it).
  */
-public final class ServerStreamHandler extends ChannelInboundHandlerAdapter implements NettyIncomingTunnel {
+public final class ServerStreamHandler extends ChannelDuplexHandler implements NettyIncomingTunnel {
     private static final Logger log = LoggerFactory.getLogger(ServerStreamHandler.class);
 
     private final Http2StreamChannel channel;
@@ -52,6 +53,11 @@ public final class ServerStreamHandler extends ChannelInboundHandlerAdapter impl
     // Event-loop state.
     private boolean requestSeen;
     private boolean established;
+    private boolean raw;
+    private long openedNanos;
+    private long bytesIn;
+    private long bytesOut;
+    private TunnelException rawFailure;
     private TunnelInfo info;
     private Authority authority;
 
@@ -66,6 +72,9 @@ public final class ServerStreamHandler extends ChannelInboundHandlerAdapter impl
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (established) {
+            if (msg instanceof Http2DataFrame data) {
+                bytesIn += data.content().readableBytes();
+            }
             if (msg instanceof Http2HeadersFrame) {
                 ReferenceCountUtil.release(msg);
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR))
@@ -193,11 +202,11 @@ public final class ServerStreamHandler extends ChannelInboundHandlerAdapter impl
                 return;
             }
             established = true;
+            raw = !(next instanceof StreamTunnel); // a StreamTunnel reports its own totals
+            openedNanos = System.nanoTime();
             channel.config().setAutoRead(false);
             channel.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200"), false));
-            if (next instanceof StreamTunnel) {
-                Listeners.opened(listener, info);
-            }
+            Listeners.opened(listener, info);
         };
         // Inline on the stream's loop, so that a caller there can add its handlers before any read happens.
         if (channel.eventLoop().inEventLoop()) {
@@ -225,15 +234,32 @@ public final class ServerStreamHandler extends ChannelInboundHandlerAdapter impl
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         // RST_STREAM arrives as a user event (Http2MultiplexHandler); before an answer it means the client gave up.
-        if (evt instanceof Http2ResetFrame && !established) {
-            cancelled.complete(null);
+        if (evt instanceof Http2ResetFrame rst) {
+            if (!established) {
+                cancelled.complete(null);
+            } else if (rst.errorCode() != Http2Support.NO_ERROR && rst.errorCode() != Http2Support.CANCEL) {
+                rawFailure = TunnelException.reset(rst.errorCode());
+            }
         }
         ctx.fireUserEventTriggered(evt);
     }
 
     @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (raw && msg instanceof Http2DataFrame data) {
+            bytesOut += data.content().readableBytes();
+        }
+        ctx.write(msg, promise);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelled.complete(null);
+        if (established && raw) {
+            Listeners.closed(listener, info, new dev.hbone.api.TunnelStats(
+                    bytesOut, bytesIn, java.time.Duration.ofNanos(System.nanoTime() - openedNanos),
+                    Optional.ofNullable(rawFailure)));
+        }
         ctx.fireChannelInactive();
     }
 
