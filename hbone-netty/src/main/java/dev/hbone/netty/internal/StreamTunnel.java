@@ -82,7 +82,7 @@ public final class StreamTunnel extends ChannelInboundHandlerAdapter implements 
                                                                      "output already shut down"));
         }
         int n = data.remaining();
-        ByteBuf copy = Unpooled.buffer(n).writeBytes(data);
+        ByteBuf copy = channel.alloc().buffer(n).writeBytes(data); // pooled, direct: TLS encrypts it in place
         bytesSent.add(n);
         return toFuture(channel.writeAndFlush(new DefaultHttp2DataFrame(copy)));
     }
