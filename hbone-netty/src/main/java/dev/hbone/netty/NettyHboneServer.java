@@ -55,7 +55,8 @@ public final class NettyHboneServer implements HboneServer {
     private NettyHboneServer(Builder b) throws InterruptedException {
         this.ownsGroup = b.group == null;
         this.group = ownsGroup ? Transports.newGroup(b.threads, "hbone-server") : b.group;
-        TlsEngineFactory tlsFactory = new TlsEngineFactory(b.tls, true);
+        HboneTls tls = b.tls;
+        TlsEngineFactory tlsFactory = new TlsEngineFactory(tls, true);
         TlsBindings bindings = b.tls.bindings();
         Function<InetSocketAddress, SpiffeId> identity = b.identity;
         TunnelHandler handler = b.handler;
@@ -76,8 +77,26 @@ public final class NettyHboneServer implements HboneServer {
                             return;
                         }
                         connections.add(ch);
-                        SSLEngine engine = tlsFactory.newEngine(ch.alloc());
                         SpiffeId local = identity.apply(ch.localAddress());
+                        CompletableFuture<?> loaded = tls.loadIdentity(local);
+                        if (loaded.isDone() && !loaded.isCompletedExceptionally()) {
+                            startTls(ch, local);
+                            return;
+                        }
+                        // The identity's certificate is still being fetched: hold the ClientHello in the socket.
+                        ch.config().setAutoRead(false);
+                        loaded.whenComplete((v, e) -> ch.eventLoop().execute(() -> {
+                            if (e != null) {
+                                ch.close();
+                                return;
+                            }
+                            startTls(ch, local);
+                            ch.config().setAutoRead(true);
+                        }));
+                    }
+
+                    private void startTls(SocketChannel ch, SpiffeId local) {
+                        SSLEngine engine = tlsFactory.newEngine(ch.alloc());
                         bindings.bind(engine, local, java.util.Set.of());
                         SslHandler ssl = new SslHandler(engine);
                         ssl.setHandshakeTimeoutMillis(handshakeMillis);
@@ -170,7 +189,8 @@ public final class NettyHboneServer implements HboneServer {
 
         /**
          * Chooses the identity to present by the local address a connection was accepted on (the destination
-         * workload's IP on a node proxy), not by SNI.
+         * workload's IP on a node proxy), not by SNI. The certificate is loaded through
+         * {@link HboneTls#loadIdentity} before the handshake reads the ClientHello.
          */
         public Builder identity(Function<InetSocketAddress, SpiffeId> identityByLocalAddress) {
             this.identity = requireNonNull(identityByLocalAddress, "identityByLocalAddress");
