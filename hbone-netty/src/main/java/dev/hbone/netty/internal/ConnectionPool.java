@@ -29,8 +29,21 @@ public final class ConnectionPool {
     private final ConcurrentHashMap<Key, Entry> entries = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
+    /** New connections a single acquire may see die before it gives up. */
+    private static final int MAX_ROUNDS = 4;
+
     /** A connection with a stream slot reserved for the caller; release it with {@link #release}. */
     public CompletableFuture<ClientConnection> acquire(Key key, Supplier<CompletableFuture<ClientConnection>> connector) {
+        return acquire(key, connector, 0);
+    }
+
+    private CompletableFuture<ClientConnection> acquire(Key key, Supplier<CompletableFuture<ClientConnection>> connector,
+                                                        int round) {
+        if (round >= MAX_ROUNDS) {
+            return CompletableFuture.failedFuture(TunnelException.of(
+                    TunnelException.Reason.CONNECTION_CLOSED,
+                    "no usable connection to " + key.destination() + " after " + round + " new connections"));
+        }
         Entry entry = entries.computeIfAbsent(key, k -> new Entry());
         CompletableFuture<ClientConnection> pending;
         synchronized (entry) {
@@ -57,7 +70,9 @@ public final class ConnectionPool {
             }
             pending = entry.pending;
         }
-        return pending.thenCompose(c -> acquire(key, connector));
+        // Losing the race for a healthy connection's slots is no failure; a connection that died meanwhile is.
+        return pending.thenCompose(c -> acquire(key, connector,
+                                                c.channel().isActive() && !c.isGoingAway() ? round : round + 1));
     }
 
     /** Gives the stream slot back. */
