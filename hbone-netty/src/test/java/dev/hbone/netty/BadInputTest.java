@@ -172,6 +172,16 @@ class BadInputTest {
     }
 
     @Test
+    void refusesTls12() throws Exception {
+        org.junit.jupiter.api.Assertions.assertThrows(SSLException.class, () -> {
+            try (SSLSocket s = RawTls.connectWith(env.clientSvid(), server.localAddress(), "TLSv1.2", "h2")) {
+                s.getOutputStream().write(RawTls.PREFACE);
+                RawTls.readToEnd(s.getInputStream());
+            }
+        });
+    }
+
+    @Test
     void closesHttp11SpokenOverH2() throws Exception {
         try (SSLSocket s = RawTls.connect(env.clientSvid(), server.localAddress(), "h2")) {
             s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));

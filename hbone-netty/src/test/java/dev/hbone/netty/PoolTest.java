@@ -8,6 +8,7 @@ import dev.hbone.netty.testing.TunnelIo;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -90,7 +91,7 @@ class PoolTest {
         NettyHboneServer server = env.server();
         NettyHboneClient client = env.client();
         Tunnel first = client.open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
-        CompletableFuture<Void> goAwaySeen = new CompletableFuture<>();
+        CompletableFuture<Long> goAwaySeen = new CompletableFuture<>();
         io.netty.channel.Channel connection = ((NettyTunnel) first).channel().parent();
         ChannelPipeline parent = connection.pipeline();
         // Added on the connection's loop and awaited: a handler added from another thread skips events until its
@@ -98,16 +99,16 @@ class PoolTest {
         connection.eventLoop().submit(() -> parent.addBefore(parent.context(ClientConnection.class).name(), "probe", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                boolean goAway = msg instanceof Http2GoAwayFrame;
+                long code = msg instanceof Http2GoAwayFrame g ? g.errorCode() : -1;
                 ctx.fireChannelRead(msg);
-                if (goAway) {
-                    goAwaySeen.complete(null); // after the connection handled it
+                if (code >= 0) {
+                    goAwaySeen.complete(code); // after the connection handled it
                 }
             }
         })).get(10, TimeUnit.SECONDS);
 
         CompletableFuture<Void> drained = server.drain(Duration.ofSeconds(20));
-        goAwaySeen.get(20, TimeUnit.SECONDS);
+        assertThat(goAwaySeen.get(20, TimeUnit.SECONDS)).isEqualTo(Http2Error.NO_ERROR.code());
         assertThat(client.pooledConnections()).isZero();
 
         // The server stopped listening: a new tunnel needs a new connection, and that cannot be made.
@@ -121,6 +122,42 @@ class PoolTest {
         String sent = TunnelIo.writeRandom(first, 500_000, 3, 32 * 1024).get(20, TimeUnit.SECONDS);
         assertThat(read.get(20, TimeUnit.SECONDS).sha256()).isEqualTo(sent);
         drained.get(20, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void closesAConnectionWhosePingsGoUnanswered() throws Exception {
+        // A "server" that completes the TLS handshake and then ignores every byte: no SETTINGS, no PING acks.
+        io.netty.channel.Channel mute = new io.netty.bootstrap.ServerBootstrap()
+                .group(env.group).channel(dev.hbone.netty.internal.Transports.serverChannel())
+                .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel ch) {
+                        javax.net.ssl.SSLEngine engine = new dev.hbone.netty.internal.TlsEngineFactory(env.tls, true)
+                                .newEngine(ch.alloc());
+                        env.tls.bindings().bind(engine, env.serverId, java.util.Set.of());
+                        ch.pipeline().addLast(new io.netty.handler.ssl.SslHandler(engine),
+                                              new ChannelInboundHandlerAdapter() {
+                                                  @Override
+                                                  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                                      io.netty.util.ReferenceCountUtil.release(msg);
+                                                  }
+                                              });
+                    }
+                }).bind(new java.net.InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        try {
+            env.tls.loadIdentity(env.serverId).get(10, TimeUnit.SECONDS);
+            NettyHboneClient client = env.client(b -> b.ping(Duration.ofMillis(100), Duration.ofMillis(300)));
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () ->
+                    client.open(dev.hbone.api.TunnelRequest.builder().authority(env.echo.authority())
+                                        .peerAddress((java.net.InetSocketAddress) mute.localAddress())
+                                        .sourceIdentity(env.clientId).expectedIdentity(env.serverId)
+                                        .timeout(Duration.ofSeconds(30)).build())
+                          .get(40, TimeUnit.SECONDS));
+            // Closed by the keep-alive, long before the 30 s open timeout.
+            assertThat(((TunnelException) e.getCause()).reason()).isEqualTo(TunnelException.Reason.CONNECTION_CLOSED);
+        } finally {
+            mute.close().sync();
+        }
     }
 
     @Test

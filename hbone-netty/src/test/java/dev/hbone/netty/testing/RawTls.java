@@ -19,6 +19,11 @@ public final class RawTls {
 
     public static SSLSocket connect(io.spiffe.svid.x509svid.X509Svid svid, InetSocketAddress server, String... alpn)
             throws Exception {
+        return connectWith(svid, server, "TLSv1.3", alpn);
+    }
+
+    public static SSLSocket connectWith(io.spiffe.svid.x509svid.X509Svid svid, InetSocketAddress server,
+                                        String protocol, String... alpn) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         ks.setKeyEntry("svid", svid.getPrivateKey(), new char[0], svid.getChainArray());
@@ -33,6 +38,7 @@ public final class RawTls {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(server.getAddress(), server.getPort());
         s.setSoTimeout(20_000); // a bound for a broken test, not a timing assertion
         SSLParameters p = s.getSSLParameters();
+        p.setProtocols(new String[] {protocol});
         p.setApplicationProtocols(alpn);
         s.setSSLParameters(p);
         s.startHandshake();
