@@ -3,6 +3,7 @@ package dev.hbone.netty.internal;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -41,6 +42,11 @@ public final class KeepaliveHandler extends ChannelInboundHandlerAdapter {
         long now = System.nanoTime();
         if (outstandingSince >= 0) {
             if (now - outstandingSince >= timeoutNanos) {
+                // The peer is gone: no point in a graceful GOAWAY that waits for its streams.
+                Http2FrameCodec codec = ctx.pipeline().get(Http2FrameCodec.class);
+                if (codec != null) {
+                    codec.gracefulShutdownTimeoutMillis(0);
+                }
                 ctx.channel().close();
             }
             return;
