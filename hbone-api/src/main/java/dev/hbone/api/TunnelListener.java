@@ -15,9 +15,11 @@ public interface TunnelListener {
     default void onClosed(TunnelInfo tunnel, TunnelStats stats) { }
 
     /**
-     * A tunnel was not established: refused by a server (with a status), or failed while opening on a client.
+     * A tunnel was not established: refused by a server (with a status), failed while opening on a client, or — on a
+     * server — a connection was refused before any request (TLS handshake or ALPN failure, reason
+     * {@link TunnelException.Reason#TLS_HANDSHAKE}, empty authority).
      *
-     * @param authority the requested authority (may be empty when the request had none)
+     * @param authority the requested authority (empty when unknown)
      * @param failure why
      */
     default void onFailed(String authority, TunnelException failure) { }

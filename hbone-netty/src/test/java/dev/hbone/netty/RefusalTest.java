@@ -122,7 +122,13 @@ class RefusalTest {
 
     @Test
     void serverRefusesAClientFromAnotherTrustDomain() throws Exception {
-        NettyHboneServer server = env.server();
+        CompletableFuture<TunnelException> counted = new CompletableFuture<>();
+        NettyHboneServer server = env.server(TcpForwarder.builder().build(), new TunnelListener() {
+            @Override
+            public void onFailed(String authority, TunnelException failure) {
+                counted.complete(failure);
+            }
+        });
         TestPki other = new TestPki("other.local");
         TestPki.Svid stranger = other.issue(other.id("default", "client"));
         TestTls strangerTls = new TestTls(other, stranger);
@@ -137,8 +143,36 @@ class RefusalTest {
             // Our client cannot even trust the server (other CA); either way no tunnel and a TLS-level reason.
             assertThat(((TunnelException) e.getCause()).reason())
                     .isIn(TunnelException.Reason.TLS_HANDSHAKE, TunnelException.Reason.CONNECTION_CLOSED);
+            // The server counted the refused connection, with a reason.
+            assertThat(counted.get(20, TimeUnit.SECONDS).reason()).isEqualTo(TunnelException.Reason.TLS_HANDSHAKE);
         } finally {
             client.drain(Duration.ofMillis(100)).get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void answers503WhenTheUpstreamConnectTimesOut() throws Exception {
+        // A listener whose accept queue is full: further SYNs are dropped, so connecting hangs.
+        try (java.nio.channels.ServerSocketChannel full = java.nio.channels.ServerSocketChannel.open()
+                .bind(new java.net.InetSocketAddress("127.0.0.1", 0), 1)) {
+            List<java.nio.channels.SocketChannel> fillers = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 4; i++) {
+                    java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open();
+                    c.configureBlocking(false);
+                    c.connect(full.getLocalAddress());
+                    fillers.add(c);
+                }
+                int port = ((java.net.InetSocketAddress) full.getLocalAddress()).getPort();
+                NettyHboneServer server = env.server(TcpForwarder.builder().connectTimeout(Duration.ofMillis(300))
+                                                                 .build(), TunnelListener.NOOP);
+                TunnelException e = openFails(env.client(), server, "127.0.0.1:" + port);
+                assertThat(e.status()).hasValue(503);
+            } finally {
+                for (java.nio.channels.SocketChannel c : fillers) {
+                    c.close();
+                }
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.hbone.netty.internal;
 
+import dev.hbone.api.TunnelException;
 import dev.hbone.api.TunnelHandler;
 import dev.hbone.api.TunnelListener;
 import dev.hbone.netty.TlsBindings;
@@ -79,13 +80,14 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
             bindings.unbind(engine);
             if (!done.isSuccess()) {
                 log.debug("HBONE handshake from {} failed: {}", ctx.channel().remoteAddress(), done.cause().toString());
-                ctx.close();
+                refused(ctx, "TLS handshake from " + ctx.channel().remoteAddress() + " failed: "
+                             + ClientConnection.rootMessage(done.cause()), done.cause());
                 return;
             }
             String alpn = engine.getApplicationProtocol(); // SslHandler.applicationProtocol() is null for plain JDK engines
             if (!ApplicationProtocolNames.HTTP_2.equals(alpn)) {
                 log.debug("closing {}: ALPN is {}, not h2", ctx.channel().remoteAddress(), alpn);
-                ctx.close();
+                refused(ctx, "ALPN from " + ctx.channel().remoteAddress() + " is " + alpn + ", not h2", null);
                 return;
             }
             try {
@@ -109,6 +111,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
             Http2Support.growConnectionWindow(codec, ctx.channel());
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    /** A connection refused before any CONNECT: reported (authority unknown) and closed. */
+    private void refused(ChannelHandlerContext ctx, String message, Throwable cause) {
+        Listeners.failed(listener, "", TunnelException.of(TunnelException.Reason.TLS_HANDSHAKE, message, cause));
+        ctx.close();
     }
 
     @Override
