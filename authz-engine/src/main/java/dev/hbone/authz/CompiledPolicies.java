@@ -321,6 +321,11 @@ public final class CompiledPolicies {
     }
 
     private Decision extras(Decision base, Destination d, ConnectionFacts c, RequestFacts r) {
+        // Cheap, allocation-free pre-check: most destinations have no dry-run, CUSTOM or AUDIT policy in scope.
+        if (scan(DRY_RUN, d, c, r) == PolicyIndex.NONE && scan(CUSTOM, d, c, r) == PolicyIndex.NONE
+                && scan(AUDIT, d, c, r) == PolicyIndex.NONE) {
+            return base;
+        }
         List<DryRunResult> dry = new ArrayList<>();
         boolean dryDeny = false;
         boolean dryAllowApplies = false;
@@ -389,8 +394,22 @@ public final class CompiledPolicies {
         return null;
     }
 
-    /** Returns the effective mTLS mode for a destination port, and the PeerAuthentication that set it (or null). */
-    public Map.Entry<MtlsMode, String> effectiveMtls(Destination destination, int port) {
+    /**
+     * The mTLS mode in force for one port of a destination.
+     *
+     * @param mode   the effective mode (PERMISSIVE when nothing sets one)
+     * @param policy {@code namespace/name} of the PeerAuthentication that set it, or {@code ""} for the default
+     */
+    public record EffectiveMtls(MtlsMode mode, String policy) {
+        /** Validates. */
+        public EffectiveMtls {
+            requireNonNull(mode, "mode");
+            requireNonNull(policy, "policy");
+        }
+    }
+
+    /** Returns the effective mTLS mode for a destination port and the PeerAuthentication that set it. */
+    public EffectiveMtls effectiveMtls(Destination destination, int port) {
         requireNonNull(destination, "destination");
         PeerAuthEntry[] wl = workloadPeerAuth.get(destination.namespace());
         if (wl != null) {
@@ -401,7 +420,7 @@ public final class CompiledPolicies {
                         m = e.pa.mode();
                     }
                     if (m != MtlsMode.UNSET) {
-                        return Map.entry(m, e.pa.key());
+                        return new EffectiveMtls(m, e.pa.key());
                     }
                     break;
                 }
@@ -409,12 +428,12 @@ public final class CompiledPolicies {
         }
         PeerAuthEntry ns = namespacePeerAuth.get(destination.namespace());
         if (ns != null && ns.pa.mode() != MtlsMode.UNSET) {
-            return Map.entry(ns.pa.mode(), ns.pa.key());
+            return new EffectiveMtls(ns.pa.mode(), ns.pa.key());
         }
         if (meshPeerAuth != null && meshPeerAuth.pa.mode() != MtlsMode.UNSET) {
-            return Map.entry(meshPeerAuth.pa.mode(), meshPeerAuth.pa.key());
+            return new EffectiveMtls(meshPeerAuth.pa.mode(), meshPeerAuth.pa.key());
         }
-        return Map.entry(MtlsMode.PERMISSIVE, "");
+        return new EffectiveMtls(MtlsMode.PERMISSIVE, "");
     }
 
     private static long merge(long acc, long res) {

@@ -73,8 +73,8 @@ public final class ConnectionAttributes {
 
     @Override
     public String toString() {
-        return (sourcePrincipal == null ? "plaintext" : sourcePrincipal) + "@" + sourceIp + " -> " + destinationIp
-                + ":" + destinationPort;
+        return (sourcePrincipal == null ? "plaintext" : sourcePrincipal) + "@" + (sourceIp == null ? "?" : sourceIp)
+                + " -> " + (destinationIp == null ? "?" : destinationIp) + ":" + destinationPort;
     }
 
     /** Builds {@link ConnectionAttributes}. */

@@ -95,6 +95,10 @@ class ConformanceTest {
                     .as("deterministic across input order").isEqualTo(d.toLogString());
         }
 
+        if (d.reason() == Decision.Reason.PLAINTEXT_REJECTED) {
+            assertThat(compiled.effectiveMtls(destination, conn.destinationPort()))
+                    .isEqualTo(new CompiledPolicies.EffectiveMtls(dev.hbone.authz.model.MtlsMode.STRICT, d.policy()));
+        }
         Map<String, Object> e = (Map<String, Object>) c.get("expect");
         String why = d.explain();
         assertThat(d.allowed()).as("allowed; " + why).isEqualTo(e.get("allowed"));

@@ -65,9 +65,12 @@ class PolicyLoaderTest {
     void unknownKeysAreRejectedWithTheirPath() {
         LoadResult r = loader.loadString("x.yaml", GOOD.replace("principals: [a]", "principal: [a]"));
         assertThat(r.errors()).singleElement().hasToString(
-                "x.yaml doc#1 spec.rules[0].from[0].source.principal: unknown field");
+                "x.yaml doc#1 spec.rules[0].from[0].source.principal: unknown field (expected one of: ipBlocks, namespaces, "
+                        + "notIpBlocks, notNamespaces, notPrincipals, notRemoteIpBlocks, notRequestPrincipals, notServiceAccounts, "
+                        + "principals, remoteIpBlocks, requestPrincipals, serviceAccounts)");
         r = loader.loadString("x.yaml", GOOD.replace("action: DENY", "action: DENY\n  bogus: 1"));
-        assertThat(r.errors()).singleElement().hasToString("x.yaml doc#1 spec.bogus: unknown field");
+        assertThat(r.errors()).singleElement().asString().startsWith("x.yaml doc#1 spec.bogus: unknown field (expected one of: ")
+                .contains("rules", "selector", "targetRefs");
     }
 
     @Test
@@ -78,6 +81,16 @@ class PolicyLoaderTest {
             assertThat(e.message()).startsWith("invalid YAML");
         });
         assertThat(r.policies().authorizationPolicies()).hasSize(1);
+    }
+
+    @Test
+    void directivesCommentsAndCrlf() {
+        LoadResult r = loader.loadString("d.yaml", "%YAML 1.2\n---\n" + GOOD + "---\n# only a comment\n---\n"
+                + GOOD.replace("name: good", "name: crlf").replace("\n", "\r\n"));
+        assertThat(r.errors()).isEmpty();
+        assertThat(r.policies().authorizationPolicies()).extracting(AuthorizationPolicy::name)
+                .containsExactly("good", "crlf");
+        assertThat(r.documents()).isEqualTo(2);
     }
 
     @Test
@@ -177,7 +190,8 @@ class PolicyLoaderTest {
         assertThat(r.policies().compactPolicies()).singleElement()
                 .satisfies(p -> assertThat(p.scope()).isEqualTo(CompactScope.WORKLOAD_SELECTOR));
         r = loader.loadString("local.yaml", "policies: []\nextra: 1\n");
-        assertThat(r.errors()).singleElement().hasToString("local.yaml doc#1 extra: unknown field");
+        assertThat(r.errors()).singleElement().asString()
+                .startsWith("local.yaml doc#1 extra: unknown field (expected one of: ");
     }
 
     @Test
@@ -201,9 +215,12 @@ class PolicyLoaderTest {
         Files.createDirectories(dir.resolve("sub"));
         Files.writeString(dir.resolve("b.yaml"), GOOD.replace("name: good", "name: b"));
         Files.writeString(dir.resolve("sub/a.yml"), GOOD.replace("name: good", "name: a") + "---\nkind: 3\n");
+        Files.writeString(dir.resolve("c.yaml"), GOOD.replace("name: good", "name: a"));
         Files.writeString(dir.resolve("notes.txt"), "ignored");
         LoadResult r = loader.load(dir);
         assertThat(r.policies().authorizationPolicies()).extracting(AuthorizationPolicy::name).containsExactly("b", "a");
-        assertThat(r.errors()).singleElement().hasToString("sub/a.yml doc#2 kind: must be a string, not a number");
+        assertThat(r.errors()).extracting(LoadError::toString).containsExactly(
+                "sub/a.yml doc#1 metadata.name: duplicate AuthorizationPolicy ns/a (the first one is kept)",
+                "sub/a.yml doc#2 kind: must be a string, not a number");
     }
 }

@@ -44,11 +44,18 @@ public final class ResourceReader {
 
     /** Reads every document of {@code yaml}. Never throws for bad content. */
     public LoadResult read(String file, String yaml) {
+        return read(file, yaml, new HashSet<>());
+    }
+
+    /**
+     * Reads every document of {@code yaml}; {@code seen} holds the resource keys already loaded (from other
+     * files) so duplicates are refused across files too.
+     */
+    public LoadResult read(String file, String yaml, Set<String> seen) {
         List<AuthorizationPolicy> aps = new ArrayList<>();
         List<PeerAuthentication> pas = new ArrayList<>();
         List<CompactPolicy> cps = new ArrayList<>();
         List<LoadError> errors = new ArrayList<>();
-        Set<String> seen = new HashSet<>();
         List<String> docs = splitDocuments(yaml);
         int index = 0;
         for (String doc : docs) {
@@ -110,6 +117,12 @@ public final class ResourceReader {
             boolean start = line.equals("---") || line.startsWith("--- ") || line.startsWith("---\t")
                     || line.equals("---\r");
             boolean end = line.equals("...") || line.equals("...\r");
+            if (start && directivesOnly(cur)) {
+                // "%YAML 1.2" / "%TAG" lines belong to the document the marker starts
+                any = true;
+                cur.append(line).append('\n'); // a directive needs its explicit "---"
+                continue;
+            }
             if (start || end) {
                 if (any) {
                     out.add(cur.toString());
@@ -128,6 +141,19 @@ public final class ResourceReader {
             out.add(cur.toString());
         }
         return out;
+    }
+
+    private static boolean directivesOnly(CharSequence text) {
+        boolean directive = false;
+        for (String l : text.toString().split("\n", -1)) {
+            String t = l.strip();
+            if (t.startsWith("%")) {
+                directive = true;
+            } else if (!t.isEmpty() && !t.startsWith("#")) {
+                return false;
+            }
+        }
+        return directive;
     }
 
     private void document(Object root, Sink sink) {
@@ -466,7 +492,8 @@ public final class ResourceReader {
     private static void known(Map<String, Object> m, String prefix, Set<String> allowed) {
         for (String k : m.keySet()) {
             if (!allowed.contains(k)) {
-                throw new PolicyException(prefix + k, "unknown field");
+                throw new PolicyException(prefix + k,
+                        "unknown field (expected one of: " + String.join(", ", new java.util.TreeSet<>(allowed)) + ")");
             }
         }
     }

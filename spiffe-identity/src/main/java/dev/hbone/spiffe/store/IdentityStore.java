@@ -215,7 +215,8 @@ public final class IdentityStore implements AutoCloseable {
         if (s != null && !isExpired(s)) {
             return CompletableFuture.completedFuture(s.svid());
         }
-        return slot.ready.copy();
+        // None yet, or expired while renewal keeps failing: wait for the next one the schedule installs.
+        return slot.ready.isDone() ? slot.nextInstalled() : slot.ready.copy();
     }
 
     /**
@@ -373,6 +374,18 @@ public final class IdentityStore implements AutoCloseable {
                 f = CompletableFuture.failedFuture(e);
             }
             f.whenComplete(this::onResult);
+        }
+
+        CompletableFuture<X509Svid> nextInstalled() {
+            synchronized (this) {
+                if (slotClosed) {
+                    return CompletableFuture.failedFuture(new CancellationException("stopped acting for " + identity));
+                }
+                if (nextInstalled == null) {
+                    nextInstalled = new CompletableFuture<>();
+                }
+                return nextInstalled.copy();
+            }
         }
 
         CompletableFuture<X509Svid> renewNow() {

@@ -19,6 +19,7 @@ public final class SvidSnapshot {
     private final X509Certificate[] chain;
     private final Instant notBefore;
     private final Instant notAfter;
+    private final String name;
 
     SvidSnapshot(SpiffeId identity, long generation, X509Svid svid) {
         this.identity = requireNonNull(identity, "identity");
@@ -27,6 +28,15 @@ public final class SvidSnapshot {
         this.chain = svid.getChainArray();
         this.notBefore = svid.getLeaf().getNotBefore().toInstant();
         this.notAfter = svid.getLeaf().getNotAfter().toInstant();
+        this.name = generation + "#" + identity;
+    }
+
+    /**
+     * Returns {@code <generation>#<SPIFFE ID>}: a name unique within the store that changes with every rotation
+     * ({@code SpiffeKeyManager} uses it as the key alias).
+     */
+    public String name() {
+        return name;
     }
 
     /** Returns the identity. */

@@ -110,7 +110,7 @@ public final class SpiffeKeyManager extends X509ExtendedKeyManager {
      */
     public static String alias(SvidSnapshot snapshot) {
         requireNonNull(snapshot, "snapshot");
-        return Long.toString(snapshot.generation()) + SEPARATOR + snapshot.identity();
+        return snapshot.name();
     }
 
     private String choose(HandshakeBinding binding, String[] keyTypes, Object connection) {
@@ -147,8 +147,7 @@ public final class SpiffeKeyManager extends X509ExtendedKeyManager {
         }
         SvidSnapshot s = store.snapshot(generation).orElse(null);
         // Guard against an alias from another store that happens to share the number.
-        return s != null && alias.regionMatches(sep + 1, s.identity().toString(), 0, alias.length() - sep - 1)
-                && alias.length() - sep - 1 == s.identity().toString().length() ? s : null;
+        return s != null && alias.equals(s.name()) ? s : null;
     }
 
     private String[] currentAliases(String keyType) {

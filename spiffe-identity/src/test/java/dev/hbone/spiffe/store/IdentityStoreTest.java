@@ -132,9 +132,13 @@ class IdentityStoreTest {
         scheduler.advance(Duration.ofMinutes(1));
         assertThat(store.snapshot(APP)).isEmpty();
         assertThatThrownBy(() -> store.current(APP)).isInstanceOf(NoSuchElementException.class);
+        CompletableFuture<X509Svid> waiting = store.fetch(APP);
+        assertThat(waiting).as("does not hand out the expired SVID").isNotDone();
         failing.set(false);
         scheduler.runNext();
         assertThat(store.snapshot(APP)).isPresent();
+        assertThat(waiting).isCompleted();
+        assertThat(waiting.join().getLeaf().getNotAfter().toInstant()).isAfter(clock.instant());
     }
 
     @Test

@@ -206,13 +206,17 @@ class SvidValidatorTest {
     }
 
     @Test
-    void refusesTamperedSignature() {
-        // A leaf signed by a different key than the issuer it names: same subject names, wrong key.
-        Issued stranger = foreign.leaf(ID).issue();
-        Issued real = root.leaf(ID).issue();
-        assertThat(refuse(List.of(stranger.leaf()), PeerRole.SERVER, Set.of()).reason())
+    void refusesABadSignatureUnderATrustedName() {
+        // Same issuer name as the trusted root, different key: only the signature check can tell.
+        Issued forged = root.impostor().leaf(ID).issue();
+        assertThat(forged.leaf().getIssuerX500Principal()).isEqualTo(root.certificate().getSubjectX500Principal());
+        SvidValidationException e = refuse(forged.chain(), PeerRole.SERVER, Set.of());
+        assertThat(e.reason()).isEqualTo(Reason.UNTRUSTED_CHAIN);
+        assertThat(e.getCause()).isNotNull();
+        // A forged intermediate under the trusted name fails too.
+        Issued viaForgedIntermediate = root.impostor().intermediate().leaf(ID).issue();
+        assertThat(refuse(viaForgedIntermediate.chain(), PeerRole.SERVER, Set.of()).reason())
                 .isEqualTo(Reason.UNTRUSTED_CHAIN);
-        assertThat(real.leaf().getIssuerX500Principal()).isNotEqualTo(stranger.leaf().getIssuerX500Principal());
     }
 
     @Test

@@ -169,6 +169,18 @@ public final class TestCertificates {
             return new X509Bundle(trustDomain, Set.of(root));
         }
 
+        /**
+         * Returns a CA with the same name as this one (so chains built by name look right) but another key: its
+         * certificates must fail signature verification against this CA.
+         */
+        public Authority impostor() {
+            KeyPair k = freshKeyPair("EC:secp256r1");
+            X500Name name = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
+            X509Certificate c = caCert(name, k, name, k.getPrivate(), certificate.getNotBefore().toInstant(),
+                    certificate.getNotAfter().toInstant());
+            return new Authority(trustDomain, c, k, List.of(), c);
+        }
+
         /** Returns a new intermediate CA signed by this one (valid like its parent). */
         public Authority intermediate() {
             KeyPair k = freshKeyPair("EC:secp256r1");
