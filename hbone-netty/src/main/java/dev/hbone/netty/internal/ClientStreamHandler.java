@@ -1,0 +1,134 @@
+package dev.hbone.netty.internal;
+
+import dev.hbone.api.TunnelException;
+import dev.hbone.api.TunnelRequest;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * The first handler of a client stream: sends the CONNECT, waits for the answer, and on 200 installs the handler
+ * that carries the tunnel; afterwards it guards HBONE's rules (HEADERS after the 200 resets the stream).
+ */
+public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
+    private final Http2StreamChannel channel;
+    private final CompletableFuture<Http2StreamChannel> established;
+    private final Function<Http2StreamChannel, ChannelHandler> onEstablished;
+    private boolean open;
+
+    public ClientStreamHandler(Http2StreamChannel channel, CompletableFuture<Http2StreamChannel> established,
+                               Function<Http2StreamChannel, ChannelHandler> onEstablished) {
+        this.channel = channel;
+        this.established = established;
+        this.onEstablished = onEstablished;
+    }
+
+    /** The CONNECT request for {@code request}, with extra headers (e.g. x-forwarded-network) after its own. */
+    public static Http2Headers connectHeaders(TunnelRequest request, Map<String, String> extra) {
+        Http2Headers h = new DefaultHttp2Headers()
+                .method(HttpMethod.CONNECT.asciiName())
+                .authority(request.authority());
+        request.headers().forEach(h::add);
+        extra.forEach(h::set);
+        return h;
+    }
+
+    /** Sends the request; called once the stream channel is registered. */
+    public void sendRequest(Http2Headers headers) {
+        channel.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false)).addListener(f -> {
+            if (!f.isSuccess()) {
+                fail(TunnelException.of(TunnelException.Reason.CONNECTION_CLOSED,
+                                        "cannot send the CONNECT: " + f.cause(), f.cause()));
+                channel.close();
+            }
+        });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (open) {
+            if (msg instanceof Http2HeadersFrame) {
+                ReferenceCountUtil.release(msg);
+                ctx.fireExceptionCaught(TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR,
+                                                           "HEADERS frame after the 200"));
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(f -> channel.close());
+                return;
+            }
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            if (msg instanceof Http2HeadersFrame headers) {
+                CharSequence status = headers.headers().status();
+                if (status != null && "200".contentEquals(status) && !headers.isEndStream()) {
+                    open = true;
+                    ChannelHandler next = onEstablished.apply(channel);
+                    channel.pipeline().addLast(next);
+                    channel.config().setAutoRead(false);
+                    if (!established.complete(channel)) {
+                        channel.close(); // the opener gave up (timeout) meanwhile
+                    }
+                } else {
+                    int code = parseStatus(status);
+                    fail(code == 200 ? TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR, "200 with END_STREAM")
+                                     : code < 0 ? TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR,
+                                                                     "response without a valid :status")
+                                                : TunnelException.refused(code));
+                    channel.close();
+                }
+            } else if (msg instanceof Http2DataFrame) {
+                fail(TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR, "DATA before the response"));
+                ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(f -> channel.close());
+            } else if (msg instanceof Http2ResetFrame rst) {
+                fail(TunnelException.reset(rst.errorCode()));
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        // RST_STREAM arrives as a user event (Http2MultiplexHandler).
+        if (evt instanceof Http2ResetFrame rst && !open) {
+            fail(TunnelException.reset(rst.errorCode()));
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        fail(TunnelException.of(TunnelException.Reason.CONNECTION_CLOSED, "stream closed before the response"));
+        ctx.fireChannelInactive();
+    }
+
+    private void fail(TunnelException e) {
+        established.completeExceptionally(e);
+    }
+
+    private static int parseStatus(CharSequence status) {
+        if (status == null || status.length() != 3) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(status.toString());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+}
