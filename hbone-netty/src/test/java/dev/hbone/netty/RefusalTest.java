@@ -8,14 +8,17 @@ import dev.hbone.netty.testing.HboneTestEnv;
 import dev.hbone.netty.testing.TestPki;
 import dev.hbone.netty.testing.TestTls;
 import dev.hbone.netty.testing.TunnelIo;
+import dev.hbone.spiffe.SpiffeIds;
+import dev.hbone.spiffe.bundle.TrustBundles;
+import dev.hbone.spiffe.ca.CertificateAuthority;
+import dev.hbone.spiffe.store.IdentityStore;
+import dev.hbone.spiffe.store.SvidSources;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
+import io.spiffe.spiffeid.SpiffeId;
+import io.spiffe.spiffeid.TrustDomain;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
@@ -23,6 +26,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -148,6 +154,52 @@ class RefusalTest {
         } finally {
             client.drain(Duration.ofMillis(100)).get(10, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * TLS 1.3 finishes the client's handshake before the server checks the client certificate, so the refusal
+     * reaches a client that already opened its stream. The opener must fail with a TLS reason, and the failure must
+     * not escape to the end of any channel pipeline (Netty forwards TLS failures to every active stream).
+     */
+    @Test
+    void clientRefusedAfterItsHandshakeFailsWithTlsReasonAndNothingReachesAPipelineTail() throws Exception {
+        ch.qos.logback.classic.Logger pipelineLog = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger("io.netty.channel.DefaultChannelPipeline");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> tail =
+                new ch.qos.logback.core.read.ListAppender<>();
+        tail.start();
+        pipelineLog.addAppender(tail);
+        CompletableFuture<TunnelException> serverSaw = new CompletableFuture<>();
+        NettyHboneServer server = env.server(TcpForwarder.builder().build(), new TunnelListener() {
+            @Override
+            public void onFailed(String authority, TunnelException failure) {
+                serverSaw.complete(failure);
+            }
+        });
+        CertificateAuthority otherCa = CertificateAuthority.builder(TrustDomain.parse("other.local")).build();
+        SpiffeId stranger = SpiffeIds.kubernetes("other.local", "default", "client");
+        try (IdentityStore strangerStore = IdentityStore.builder(SvidSources.localCa(otherCa, Duration.ofHours(1)))
+                .build();
+             // The stranger trusts the mesh, so only the server's check of the client certificate can refuse it.
+             NettyHboneClient client = NettyHboneClient.builder()
+                     .tls(HboneTls.builder().spiffe(strangerStore, TrustBundles.of(env.ca.bundle(), otherCa.bundle()))
+                                  .provider(HboneTestEnv.provider()).build())
+                     .threads(1).build()) {
+            ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class, () ->
+                    client.open(dev.hbone.api.TunnelRequest.builder().authority(env.echo.authority())
+                                                            .peerAddress(server.localAddress())
+                                                            .sourceIdentity(stranger)
+                                                            .expectedIdentity(env.serverId).build())
+                          .get(20, TimeUnit.SECONDS));
+            assertThat(((TunnelException) e.getCause()).reason())
+                    .isIn(TunnelException.Reason.TLS_HANDSHAKE, TunnelException.Reason.CONNECTION_CLOSED);
+            assertThat(serverSaw.get(20, TimeUnit.SECONDS).getMessage()).contains("UNTRUSTED_CHAIN");
+            client.drain(Duration.ofMillis(100)).get(10, TimeUnit.SECONDS);
+        } finally {
+            pipelineLog.detachAppender(tail);
+        }
+        assertThat(tail.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                             .noneMatch(m -> m.contains("reached at the tail of the pipeline"));
     }
 
     @Test

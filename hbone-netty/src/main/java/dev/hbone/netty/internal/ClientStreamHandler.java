@@ -111,6 +111,28 @@ public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
         ctx.fireUserEventTriggered(evt);
     }
 
+    /**
+     * Before the answer, this is the stream's last handler. Http2MultiplexHandler forwards connection failures caused
+     * by TLS (e.g. the server's alert refusing our certificate, which TLS 1.3 delivers after our handshake completed)
+     * to every active stream, so they end here: fail the opener with the reason instead of reaching the pipeline's
+     * tail.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (open) {
+            ctx.fireExceptionCaught(cause);
+            return;
+        }
+        boolean tls = false;
+        for (Throwable t = cause; t != null && !tls; t = t.getCause() == t ? null : t.getCause()) {
+            tls = t instanceof javax.net.ssl.SSLException;
+        }
+        fail(TunnelException.of(tls ? TunnelException.Reason.TLS_HANDSHAKE : TunnelException.Reason.CONNECTION_CLOSED,
+                                (tls ? "the peer refused the TLS session: " : "connection failed before the response: ")
+                                + ClientConnection.rootMessage(cause), cause));
+        channel.close();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         fail(TunnelException.of(TunnelException.Reason.CONNECTION_CLOSED, "stream closed before the response"));

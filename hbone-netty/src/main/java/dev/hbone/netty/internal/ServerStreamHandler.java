@@ -244,6 +244,27 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
         ctx.fireUserEventTriggered(evt);
     }
 
+    /**
+     * Http2MultiplexHandler forwards TLS-caused connection failures to every active stream. Once established, the
+     * tunnel's handler after this one owns the stream's failures; before that, this is the last handler: the
+     * connection is going away, so end the stream here rather than let the exception reach the pipeline's tail.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (established) {
+            if (raw && rawFailure == null) {
+                rawFailure = TunnelException.of(TunnelException.Reason.CONNECTION_CLOSED,
+                                                String.valueOf(cause.getMessage()), cause);
+            }
+            ctx.fireExceptionCaught(cause);
+            return;
+        }
+        log.debug("stream {} of {} failed before an answer: {}", channel.stream().id(), channel.parent().remoteAddress(),
+                  cause.toString());
+        cancelled.complete(null);
+        channel.close();
+    }
+
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (raw && msg instanceof Http2DataFrame data) {
