@@ -100,7 +100,7 @@ public final class NettyHboneServer implements HboneServer {
                         bindings.bind(engine, local, java.util.Set.of());
                         SslHandler ssl = new SslHandler(engine);
                         ssl.setHandshakeTimeoutMillis(handshakeMillis);
-                        ch.pipeline().addLast(ssl, new ServerConnection(engine, bindings, local, handler, listener,
+                        ch.pipeline().addLast(ssl, new ServerConnection(engine, tlsFactory, bindings, local, handler, listener,
                                                                         settings));
                     }
                 });

@@ -31,6 +31,7 @@ import java.util.function.Consumer;
  */
 public final class ClientConnection extends ChannelInboundHandlerAdapter {
     private final SSLEngine engine;
+    private final TlsEngineFactory tls;
     private final TlsBindings bindings;
     private final SpiffeId localIdentity;
     private final ClientSettings settings;
@@ -60,14 +61,15 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
         bindings.bind(engine, localIdentity, expectedPeers);
         SslHandler ssl = new SslHandler(engine);
         ssl.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
-        ClientConnection connection = new ClientConnection(engine, bindings, localIdentity, settings, onGoingAway);
+        ClientConnection connection = new ClientConnection(engine, tls, bindings, localIdentity, settings, onGoingAway);
         channel.pipeline().addLast(ssl, connection);
         return connection;
     }
 
-    private ClientConnection(SSLEngine engine, TlsBindings bindings, SpiffeId localIdentity, ClientSettings settings,
-                             Consumer<ClientConnection> onGoingAway) {
+    private ClientConnection(SSLEngine engine, TlsEngineFactory tls, TlsBindings bindings, SpiffeId localIdentity,
+                             ClientSettings settings, Consumer<ClientConnection> onGoingAway) {
         this.engine = engine;
+        this.tls = tls;
         this.bindings = bindings;
         this.localIdentity = localIdentity;
         this.settings = settings;
@@ -173,6 +175,13 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
             if (!ApplicationProtocolNames.HTTP_2.equals(alpn)) {
                 fail(ctx, TunnelException.of(TunnelException.Reason.TLS_HANDSHAKE, "peer did not negotiate ALPN h2 ("
                                                                                    + alpn + ')'));
+                return;
+            }
+            String sessionRefusal = tls.sessionRefusal(engine.getSession());
+            if (sessionRefusal != null) {
+                fail(ctx, TunnelException.of(TunnelException.Reason.TLS_HANDSHAKE, "TLS session with "
+                                                                                   + ctx.channel().remoteAddress()
+                                                                                   + " refused: " + sessionRefusal));
                 return;
             }
             try {

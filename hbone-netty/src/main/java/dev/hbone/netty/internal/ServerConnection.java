@@ -30,6 +30,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ServerConnection.class);
 
     private final SSLEngine engine;
+    private final TlsEngineFactory tls;
     private final TlsBindings bindings;
     private final SpiffeId localIdentity;
     private final TunnelHandler handler;
@@ -42,9 +43,10 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
     /** What every connection of one server shares. */
     public record ServerSettings(long gracefulShutdownMillis, long pingIntervalNanos, long pingTimeoutNanos) { }
 
-    public ServerConnection(SSLEngine engine, TlsBindings bindings, SpiffeId localIdentity, TunnelHandler handler,
-                            TunnelListener listener, ServerSettings settings) {
+    public ServerConnection(SSLEngine engine, TlsEngineFactory tls, TlsBindings bindings, SpiffeId localIdentity,
+                            TunnelHandler handler, TunnelListener listener, ServerSettings settings) {
         this.engine = engine;
+        this.tls = tls;
         this.bindings = bindings;
         this.localIdentity = localIdentity;
         this.handler = handler;
@@ -88,6 +90,12 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
             if (!ApplicationProtocolNames.HTTP_2.equals(alpn)) {
                 log.debug("closing {}: ALPN is {}, not h2", ctx.channel().remoteAddress(), alpn);
                 refused(ctx, "ALPN from " + ctx.channel().remoteAddress() + " is " + alpn + ", not h2", null);
+                return;
+            }
+            String sessionRefusal = tls.sessionRefusal(engine.getSession());
+            if (sessionRefusal != null) {
+                log.debug("closing {}: {}", ctx.channel().remoteAddress(), sessionRefusal);
+                refused(ctx, "TLS session from " + ctx.channel().remoteAddress() + " refused: " + sessionRefusal, null);
                 return;
             }
             try {

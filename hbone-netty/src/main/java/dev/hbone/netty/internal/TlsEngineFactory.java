@@ -83,6 +83,23 @@ public final class TlsEngineFactory {
         }
     }
 
+    /**
+     * Why the negotiated session breaks HBONE's TLS rules, or null if it does not. BoringSSL cannot restrict its TLS
+     * 1.3 suites (it always offers CHACHA20-POLY1305 too), so the AES-GCM rule is enforced here, after the handshake,
+     * for both providers alike.
+     */
+    public String sessionRefusal(javax.net.ssl.SSLSession session) {
+        String protocol = session.getProtocol();
+        if (!java.util.Arrays.asList(protocols).contains(protocol)) {
+            return "protocol " + protocol + " is not allowed (" + String.join(", ", protocols) + ")";
+        }
+        String suite = session.getCipherSuite();
+        if (!java.util.Arrays.asList(ciphers).contains(suite)) {
+            return "cipher suite " + suite + " is not allowed (AES-GCM only)";
+        }
+        return null;
+    }
+
     /** A new engine for one connection: no peer host (so no SNI and no session lookup). */
     public SSLEngine newEngine(ByteBufAllocator alloc) {
         if (openSsl != null) {
