@@ -222,9 +222,14 @@ final class SettingsResolver {
                 InetSocketAddress a = addresses.get(i).getValue();
                 InetSocketAddress b = addresses.get(j).getValue();
                 if (a.getPort() != 0 && a.getPort() == b.getPort() && overlaps(a.getAddress(), b.getAddress())) {
-                    String name = addresses.get(i).getKey();
-                    throw new InvalidSettingException(sourceOf(name), ProxyConfig.format(a),
-                            "same port as " + sourceOf(addresses.get(j).getKey()) + " " + ProxyConfig.format(b));
+                    // Blame the value the operator set, not the default it collides with.
+                    int culprit = origins.getOrDefault(addresses.get(i).getKey(), "default").equals("default")
+                            ? j : i;
+                    int other = culprit == i ? j : i;
+                    throw new InvalidSettingException(sourceOf(addresses.get(culprit).getKey()),
+                            ProxyConfig.format(addresses.get(culprit).getValue()),
+                            "same port as " + sourceOf(addresses.get(other).getKey()) + " "
+                                    + ProxyConfig.format(addresses.get(other).getValue()));
                 }
             }
         }
