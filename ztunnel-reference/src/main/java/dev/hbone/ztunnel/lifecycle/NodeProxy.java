@@ -16,6 +16,8 @@ import dev.hbone.ztunnel.config.LocalConfig;
 import dev.hbone.ztunnel.config.LocalConfigWatcher;
 import dev.hbone.ztunnel.identity.ProxyCertificates;
 import dev.hbone.ztunnel.metrics.ProxyMetrics;
+import dev.hbone.ztunnel.proxy.DataPath;
+import dev.hbone.ztunnel.proxy.DataPathOptions;
 import dev.hbone.ztunnel.state.ProxyState;
 import dev.hbone.ztunnel.state.ProxyStateHolder;
 import dev.hbone.ztunnel.state.Workload;
@@ -69,9 +71,12 @@ public final class NodeProxy implements AutoCloseable {
     private ProxyCertificates certificates;
     private LocalConfigWatcher watcher;
     private AdminEndpoints endpoints;
+    private final DataPathOptions dataPathOptions;
+    private volatile DataPath dataPath;
 
-    private NodeProxy(ProxyConfig config) {
+    private NodeProxy(ProxyConfig config, DataPathOptions dataPathOptions) {
         this.config = config;
+        this.dataPathOptions = dataPathOptions;
         this.metrics = new ProxyMetrics(version());
         this.accessLog = new AccessLog(config.accessLogFormat());
         this.policies.set(LocalConfig.EMPTY.policySet().compile(CompileOptions.ztunnel()));
@@ -92,8 +97,23 @@ public final class NodeProxy implements AutoCloseable {
      * @throws InterruptedException if interrupted while starting
      */
     public static NodeProxy start(ProxyConfig config) throws IOException, InterruptedException {
+        return start(config, DataPathOptions.defaults());
+    }
+
+    /**
+     * Starts everything, the data path with {@code dataPathOptions} (e.g. {@link DataPathOptions#disabled()}).
+     *
+     * @param config the settings
+     * @param dataPathOptions the data path's options
+     * @return the running proxy
+     * @throws IOException if a file cannot be read or a listener or endpoint cannot be bound
+     * @throws InterruptedException if interrupted while starting
+     */
+    public static NodeProxy start(ProxyConfig config, DataPathOptions dataPathOptions)
+            throws IOException, InterruptedException {
         requireNonNull(config, "config");
-        NodeProxy proxy = new NodeProxy(config);
+        requireNonNull(dataPathOptions, "dataPathOptions");
+        NodeProxy proxy = new NodeProxy(config, dataPathOptions);
         try {
             proxy.startComponents();
         } catch (IOException | InterruptedException | RuntimeException e) {
@@ -151,6 +171,11 @@ public final class NodeProxy implements AutoCloseable {
                 }
             });
         }
+        if (dataPathOptions.enabled()) {
+            dataPath = DataPath.start(config, state, policies::get, certificates, metrics, accessLog,
+                    dataPathOptions);
+            dataPath.drainables().forEach(this::addDrainable);
+        }
         log.info("ztunnel started: admin {}, stats {}, readiness {}", ProxyConfig.format(endpoints.adminAddress()),
                 ProxyConfig.format(endpoints.statsAddress()), ProxyConfig.format(endpoints.readinessAddress()));
     }
@@ -173,7 +198,11 @@ public final class NodeProxy implements AutoCloseable {
         }
         state.replace(nextState);
         localConfig.set(next);
-        policies.set(compiled);
+        CompiledPolicies previous = policies.getAndSet(compiled);
+        DataPath dp = dataPath;
+        if (dp != null) {
+            dp.policiesChanged(previous, compiled); // close live connections the new policies deny
+        }
         metrics.configReloaded();
         Set<SpiffeId> identities = new LinkedHashSet<>();
         List<Workload> served = config.nodeName().isEmpty() ? nextState.workloads()
@@ -264,6 +293,9 @@ public final class NodeProxy implements AutoCloseable {
     }
 
     private void stopComponents() {
+        if (dataPath != null) {
+            dataPath.close();
+        }
         if (watcher != null) {
             watcher.close();
         }
@@ -351,6 +383,11 @@ public final class NodeProxy implements AutoCloseable {
     /** Returns whether shutdown has started. */
     public boolean isShuttingDown() {
         return shuttingDown.get();
+    }
+
+    /** Returns the data path (listeners), or null when it is disabled. */
+    public DataPath dataPath() {
+        return dataPath;
     }
 
     /** Returns the termination future. */

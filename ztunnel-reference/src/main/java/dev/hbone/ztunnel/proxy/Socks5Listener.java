@@ -1,0 +1,201 @@
+package dev.hbone.ztunnel.proxy;
+
+import dev.hbone.ztunnel.internal.ByteCounter;
+import dev.hbone.ztunnel.internal.ReadHold;
+import dev.hbone.ztunnel.state.Workload;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.NetUtil;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * SOCKS5 (15080, RFC 1928, CONNECT with no authentication): the easy way into the mesh without traffic
+ * redirection. The source workload is the local workload owning the client's address; connections from any other
+ * address are refused (reply 0x02). Addresses must be IP literals (a domain name gets 0x08).
+ */
+final class Socks5Listener extends TcpListener {
+    private static final Logger log = LoggerFactory.getLogger(Socks5Listener.class);
+
+    private final Outbound outbound;
+
+    Socks5Listener(DataPath dp, InetSocketAddress address) throws IOException {
+        super(dp, "SOCKS5", address, false, true);
+        this.outbound = new Outbound(dp);
+    }
+
+    @Override
+    void accepted(SocketChannel channel, ByteCounter counter, ReadHold hold) {
+        channel.pipeline().addLast(new Handshake(counter, hold));
+    }
+
+    private static final byte VERSION = 5;
+    static final byte SUCCEEDED = 0;
+    static final byte GENERAL_FAILURE = 1;
+    static final byte NOT_ALLOWED = 2;
+    static final byte HOST_UNREACHABLE = 4;
+    static final byte CONNECTION_REFUSED = 5;
+    static final byte COMMAND_NOT_SUPPORTED = 7;
+    static final byte ADDRESS_TYPE_NOT_SUPPORTED = 8;
+
+    private final class Handshake extends ChannelInboundHandlerAdapter {
+        private final ByteCounter counter;
+        private final ReadHold hold;
+        private ByteBuf buffer;
+        private boolean greeted;
+        private boolean requested;
+
+        Handshake(ByteCounter counter, ReadHold hold) {
+            this.counter = counter;
+            this.hold = hold;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf in = (ByteBuf) msg;
+            if (requested) { // cannot happen: the hold keeps what comes after the request
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            if (buffer == null) {
+                buffer = ctx.alloc().buffer();
+            }
+            buffer.writeBytes(in);
+            in.release();
+            if (!greeted) {
+                if (buffer.readableBytes() < 2) {
+                    return;
+                }
+                int n = buffer.getUnsignedByte(buffer.readerIndex() + 1);
+                if (buffer.readableBytes() < 2 + n) {
+                    return;
+                }
+                if (buffer.readByte() != VERSION) {
+                    ctx.close();
+                    return;
+                }
+                buffer.skipBytes(1);
+                boolean noAuth = false;
+                for (int i = 0; i < n; i++) {
+                    noAuth |= buffer.readByte() == 0;
+                }
+                if (!noAuth) {
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {VERSION, (byte) 0xFF}))
+                            .addListener(ChannelFutureListener.CLOSE);
+                    return;
+                }
+                greeted = true;
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {VERSION, 0}));
+            }
+            if (buffer.readableBytes() < 5) {
+                return;
+            }
+            int start = buffer.readerIndex();
+            int atyp = buffer.getUnsignedByte(start + 3);
+            int addressLength = switch (atyp) {
+                case 1 -> 4;
+                case 4 -> 16;
+                case 3 -> 1 + buffer.getUnsignedByte(start + 4);
+                default -> -1;
+            };
+            if (addressLength < 0) {
+                reply(ctx, ADDRESS_TYPE_NOT_SUPPORTED);
+                return;
+            }
+            if (buffer.readableBytes() < 4 + addressLength + 2) {
+                return;
+            }
+            byte version = buffer.readByte();
+            byte command = buffer.readByte();
+            buffer.skipBytes(2);
+            InetAddress ip;
+            try {
+                if (atyp == 3) {
+                    int len = buffer.readUnsignedByte();
+                    String host = buffer.readCharSequence(len, StandardCharsets.US_ASCII).toString();
+                    byte[] literal = NetUtil.createByteArrayFromIpAddressString(host);
+                    if (literal == null) {
+                        buffer.skipBytes(2);
+                        reply(ctx, ADDRESS_TYPE_NOT_SUPPORTED); // names are not resolved (yet)
+                        return;
+                    }
+                    ip = InetAddress.getByAddress(literal);
+                } else {
+                    byte[] raw = new byte[addressLength];
+                    buffer.readBytes(raw);
+                    ip = InetAddress.getByAddress(raw);
+                }
+            } catch (UnknownHostException e) {
+                reply(ctx, ADDRESS_TYPE_NOT_SUPPORTED);
+                return;
+            }
+            int port = buffer.readUnsignedShort();
+            if (version != VERSION || command != 1) {
+                reply(ctx, COMMAND_NOT_SUPPORTED);
+                return;
+            }
+            requested = true;
+            hold.hold();
+            ctx.channel().config().setAutoRead(false);
+            connect(ctx, new InetSocketAddress(ip, port));
+        }
+
+        private void connect(ChannelHandlerContext ctx, InetSocketAddress destination) {
+            InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+            Optional<Workload> source = dp.outboundRouter().findSource(dp.state(), client.getAddress());
+            if (source.isEmpty()) {
+                log.info("SOCKS5 connection from {} refused: no local workload has that address", client);
+                reply(ctx, NOT_ALLOWED);
+                return;
+            }
+            outbound.open((DuplexChannel) ctx.channel(), counter, hold, source.get(), destination, tracker)
+                    .whenComplete((relay, error) -> ctx.executor().execute(() -> {
+                        if (error != null) {
+                            reply(ctx, CONNECTION_REFUSED);
+                            return;
+                        }
+                        ctx.writeAndFlush(replyBytes(SUCCEEDED));
+                        ByteBuf leftover = buffer;
+                        buffer = null;
+                        if (!leftover.isReadable()) {
+                            leftover.release();
+                            leftover = null;
+                        }
+                        ctx.pipeline().remove(this);
+                        relay.accept(leftover);
+                    }));
+        }
+
+        private void reply(ChannelHandlerContext ctx, byte code) {
+            ctx.writeAndFlush(replyBytes(code)).addListener(ChannelFutureListener.CLOSE);
+        }
+
+        private ByteBuf replyBytes(byte code) {
+            return Unpooled.wrappedBuffer(new byte[] {VERSION, code, 0, 1, 0, 0, 0, 0, 0, 0});
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (buffer != null) {
+                buffer.release();
+                buffer = null;
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}
