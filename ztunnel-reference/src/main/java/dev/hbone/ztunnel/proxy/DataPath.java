@@ -10,6 +10,7 @@ import dev.hbone.ztunnel.accesslog.AccessLog;
 import dev.hbone.ztunnel.cli.ProxyConfig;
 import dev.hbone.ztunnel.identity.ProxyCertificates;
 import dev.hbone.ztunnel.internal.ByteCounter;
+import dev.hbone.ztunnel.internal.HalfClosedReadGuard;
 import dev.hbone.ztunnel.internal.NettyTransport;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import dev.hbone.ztunnel.metrics.ProxyMetrics;
@@ -257,7 +258,12 @@ public final class DataPath implements AutoCloseable {
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
-                .handler(counter);
+                .handler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel ch) {
+                        ch.pipeline().addLast(HalfClosedReadGuard.INSTANCE, counter);
+                    }
+                });
         return bind.isPresent() ? b.connect(to, new InetSocketAddress(bind.get(), 0)) : b.connect(to);
     }
 

@@ -29,7 +29,7 @@ final class InboundPlaintextListener extends TcpListener {
     private static final Logger log = LoggerFactory.getLogger(InboundPlaintextListener.class);
 
     InboundPlaintextListener(DataPath dp, InetSocketAddress address) throws IOException {
-        super(dp, "inbound plaintext", address, dp.options().transparent(), false);
+        super(dp, "inbound plaintext", address, dp.options().transparent(), true);
     }
 
     @Override
@@ -83,7 +83,7 @@ final class InboundPlaintextListener extends TcpListener {
                 dp.live().remove(entry);
                 c.complete();
             });
-            channel.pipeline().remove(hold); // replays what the client sent meanwhile
+            hold.release(channel); // replays what the client sent meanwhile
             if (!channel.isActive()) {
                 upstream.close();
             }

@@ -135,7 +135,7 @@ final class Outbound {
             stream.writeAndFlush(new DefaultHttp2DataFrame(leftover));
         }
         ChannelSplice.splice(client, stream).whenComplete((v, e) -> c.complete());
-        client.pipeline().remove(hold);
+        hold.release(client);
         if (!client.isActive()) {
             stream.close();
         }
@@ -169,7 +169,7 @@ final class Outbound {
                     upstream.writeAndFlush(leftover);
                 }
                 TcpRelay.relay(client, upstream).whenComplete((v, e) -> c.complete());
-                client.pipeline().remove(hold);
+                hold.release(client);
                 if (!client.isActive()) {
                     upstream.close();
                 }

@@ -22,7 +22,7 @@ final class OutboundListener extends TcpListener {
     private final Outbound outbound;
 
     OutboundListener(DataPath dp, InetSocketAddress address) throws IOException {
-        super(dp, "outbound", address, dp.options().transparent(), false);
+        super(dp, "outbound", address, dp.options().transparent(), true);
         this.outbound = new Outbound(dp);
     }
 

@@ -31,7 +31,7 @@ final class Socks5Listener extends TcpListener {
     private final Outbound outbound;
 
     Socks5Listener(DataPath dp, InetSocketAddress address) throws IOException {
-        super(dp, "SOCKS5", address, false, true);
+        super(dp, "SOCKS5", address, false, false);
         this.outbound = new Outbound(dp);
     }
 
@@ -146,8 +146,7 @@ final class Socks5Listener extends TcpListener {
                 return;
             }
             requested = true;
-            hold.hold();
-            ctx.channel().config().setAutoRead(false);
+            hold.hold(); // keeps reading: see ReadHold
             connect(ctx, new InetSocketAddress(ip, port));
         }
 

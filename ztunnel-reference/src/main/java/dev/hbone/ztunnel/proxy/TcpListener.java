@@ -1,6 +1,7 @@
 package dev.hbone.ztunnel.proxy;
 
 import dev.hbone.ztunnel.internal.ByteCounter;
+import dev.hbone.ztunnel.internal.HalfClosedReadGuard;
 import dev.hbone.ztunnel.internal.NettyTransport;
 import dev.hbone.ztunnel.internal.ReadHold;
 import dev.hbone.ztunnel.lifecycle.Drainable;
@@ -29,13 +30,12 @@ abstract class TcpListener implements Drainable {
     private final String kind;
     private final Channel serverChannel;
 
-    TcpListener(DataPath dp, String kind, InetSocketAddress address, boolean transparent, boolean autoRead)
+    TcpListener(DataPath dp, String kind, InetSocketAddress address, boolean transparent, boolean holdFromStart)
             throws IOException {
         this.dp = dp;
         this.kind = kind;
         ServerBootstrap b = new ServerBootstrap().group(dp.group()).channel(NettyTransport.serverChannel())
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.AUTO_READ, autoRead)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
@@ -45,9 +45,9 @@ abstract class TcpListener implements Drainable {
                             return;
                         }
                         tracker.add(ch);
-                        ReadHold hold = new ReadHold(!autoRead);
+                        ReadHold hold = new ReadHold(holdFromStart);
                         ByteCounter counter = new ByteCounter();
-                        ch.pipeline().addLast(hold, counter);
+                        ch.pipeline().addLast(HalfClosedReadGuard.INSTANCE, hold, counter);
                         accepted(ch, counter, hold);
                     }
                 });
