@@ -145,7 +145,10 @@ public final class PolicyCompiler {
             rules.add(new CompiledPolicy.Rule(i, clauses));
         }
         return new CompiledPolicy(id, p.key(), p.namespace(), p.action(), p.dryRun(), null, Map.of(),
-                rules.toArray(CompiledPolicy.Rule[]::new), "ztunnel policy (" + scopeName(p.scope()) + ")", List.of());
+                rules.toArray(CompiledPolicy.Rule[]::new), p.action() == Action.ALLOW
+                        && p.name().startsWith(dev.hbone.authz.WaypointIdentity.IMPLICIT_POLICY_PREFIX)
+                        ? dev.hbone.authz.Decision.IMPLICIT_WAYPOINT_POLICY
+                        : "ztunnel policy (" + scopeName(p.scope()) + ")", List.of());
     }
 
     private static String scopeName(CompactScope s) {
