@@ -52,6 +52,7 @@ public final class CompiledPolicies {
     private final Map<String, Map<String, Bucket>> services = new HashMap<>();
     private final boolean hasExtras;
     private final boolean checkPeerAuth;
+    private final boolean implicitWaypoint;
     private final PeerAuthEntry meshPeerAuth;
     private final Map<String, PeerAuthEntry> namespacePeerAuth = new HashMap<>();
     private final Map<String, PeerAuthEntry[]> workloadPeerAuth = new HashMap<>();
@@ -175,6 +176,7 @@ public final class CompiledPolicies {
 
         // PeerAuthentication: mesh (root ns, no selector), namespace, workload (selector); oldest wins a tie.
         this.checkPeerAuth = ep != EnforcementPoint.WAYPOINT;
+        this.implicitWaypoint = options.implicitWaypointAllow() && ep == EnforcementPoint.ZTUNNEL;
         List<PeerAuthentication> pas = new ArrayList<>(set.peerAuthentications());
         pas.sort(Comparator.comparing(PeerAuthentication::creationTimestamp).thenComparing(PeerAuthentication::key));
         PeerAuthEntry mesh = null;
@@ -303,6 +305,14 @@ public final class CompiledPolicies {
         if (allow >= 0) {
             return decisions[(int) (allow >>> 32)][(int) allow];
         }
+        if (implicitWaypoint && d.hasImplicitWaypointPolicy()) {
+            // istiod's istio_allow_waypoint_<ns>_<name>: an ordinary ALLOW attached to the workload
+            Decision w = d.implicitWaypointAllow(c.principal);
+            if (w != null) {
+                return w;
+            }
+            allow = PolicyIndex.APPLIES;
+        }
         if (allow == PolicyIndex.NONE) {
             return noPolicy;
         }
@@ -311,7 +321,7 @@ public final class CompiledPolicies {
             return cached;
         }
         Decision dec = new Decision(false, Decision.Reason.NO_ALLOW_MATCHED, null, null, -1, List.of(),
-                () -> applicable(ALLOW, d).stream().map(p -> p.key).sorted().toList(),
+                () -> candidateKeys(d),
                 () -> applicable(ALLOW, d).stream().flatMap(p -> p.warnings.stream()).toList(),
                 List.of(), false, null, List.of());
         if (noAllowDecisions.size() < NO_ALLOW_CACHE_LIMIT) {
@@ -320,7 +330,21 @@ public final class CompiledPolicies {
         return dec;
     }
 
+    private List<String> candidateKeys(Destination d) {
+        List<String> keys = new ArrayList<>();
+        applicable(ALLOW, d).forEach(p -> keys.add(p.key));
+        if (implicitWaypoint) {
+            keys.addAll(d.implicitPolicyKeys());
+        }
+        return keys.stream().distinct().sorted().toList();
+    }
+
     private Decision extras(Decision base, Destination d, ConnectionFacts c, RequestFacts r) {
+        // Cheap, allocation-free pre-check: most destinations have no dry-run, CUSTOM or AUDIT policy in scope.
+        if (scan(DRY_RUN, d, c, r) == PolicyIndex.NONE && scan(CUSTOM, d, c, r) == PolicyIndex.NONE
+                && scan(AUDIT, d, c, r) == PolicyIndex.NONE) {
+            return base;
+        }
         List<DryRunResult> dry = new ArrayList<>();
         boolean dryDeny = false;
         boolean dryAllowApplies = false;
@@ -389,8 +413,22 @@ public final class CompiledPolicies {
         return null;
     }
 
-    /** Returns the effective mTLS mode for a destination port, and the PeerAuthentication that set it (or null). */
-    public Map.Entry<MtlsMode, String> effectiveMtls(Destination destination, int port) {
+    /**
+     * The mTLS mode in force for one port of a destination.
+     *
+     * @param mode   the effective mode (PERMISSIVE when nothing sets one)
+     * @param policy {@code namespace/name} of the PeerAuthentication that set it, or {@code ""} for the default
+     */
+    public record EffectiveMtls(MtlsMode mode, String policy) {
+        /** Validates. */
+        public EffectiveMtls {
+            requireNonNull(mode, "mode");
+            requireNonNull(policy, "policy");
+        }
+    }
+
+    /** Returns the effective mTLS mode for a destination port and the PeerAuthentication that set it. */
+    public EffectiveMtls effectiveMtls(Destination destination, int port) {
         requireNonNull(destination, "destination");
         PeerAuthEntry[] wl = workloadPeerAuth.get(destination.namespace());
         if (wl != null) {
@@ -401,7 +439,7 @@ public final class CompiledPolicies {
                         m = e.pa.mode();
                     }
                     if (m != MtlsMode.UNSET) {
-                        return Map.entry(m, e.pa.key());
+                        return new EffectiveMtls(m, e.pa.key());
                     }
                     break;
                 }
@@ -409,12 +447,12 @@ public final class CompiledPolicies {
         }
         PeerAuthEntry ns = namespacePeerAuth.get(destination.namespace());
         if (ns != null && ns.pa.mode() != MtlsMode.UNSET) {
-            return Map.entry(ns.pa.mode(), ns.pa.key());
+            return new EffectiveMtls(ns.pa.mode(), ns.pa.key());
         }
         if (meshPeerAuth != null && meshPeerAuth.pa.mode() != MtlsMode.UNSET) {
-            return Map.entry(meshPeerAuth.pa.mode(), meshPeerAuth.pa.key());
+            return new EffectiveMtls(meshPeerAuth.pa.mode(), meshPeerAuth.pa.key());
         }
-        return Map.entry(MtlsMode.PERMISSIVE, "");
+        return new EffectiveMtls(MtlsMode.PERMISSIVE, "");
     }
 
     private static long merge(long acc, long res) {

@@ -9,7 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -28,7 +30,8 @@ public final class PolicyLoader {
 
     /**
      * Loads a file, or every {@code .yaml}/{@code .yml}/{@code .json} file under a directory (recursively, in
-     * path order). Throws UncheckedIOException if the files cannot be read.
+     * path order). A resource defined twice is refused the second time, across files too. Throws
+     * UncheckedIOException if the files cannot be read.
      */
     public LoadResult load(Path path) {
         requireNonNull(path, "path");
@@ -48,6 +51,7 @@ public final class PolicyLoader {
         PolicySet set = PolicySet.empty();
         List<LoadError> errors = new ArrayList<>();
         int docs = 0;
+        Map<String, String> seen = new HashMap<>();
         for (Path f : files) {
             String text;
             try {
@@ -59,7 +63,7 @@ public final class PolicyLoader {
                 continue;
             }
             String name = Files.isDirectory(path) ? path.relativize(f).toString() : f.getFileName().toString();
-            LoadResult r = loadString(name, text);
+            LoadResult r = reader.read(name, text, seen);
             set = set.plus(r.policies());
             errors.addAll(r.errors());
             docs += r.documents();

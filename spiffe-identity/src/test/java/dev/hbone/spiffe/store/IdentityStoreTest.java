@@ -68,6 +68,40 @@ class IdentityStoreTest {
     }
 
     @Test
+    void concurrentFirstFetchesShareOneSourceCall() throws Exception {
+        CompletableFuture<X509Svid> pending = new CompletableFuture<>();
+        AtomicInteger sourceCalls = new AtomicInteger();
+        IdentityStore s = IdentityStore.builder(id -> {
+            sourceCalls.incrementAndGet();
+            return pending;
+        }).clock(clock).scheduler(scheduler).build();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<CompletableFuture<X509Svid>>> results = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                results.add(pool.submit(() -> {
+                    go.await();
+                    return s.fetch(APP);
+                }));
+            }
+            go.countDown();
+            List<CompletableFuture<X509Svid>> futures = new ArrayList<>();
+            for (java.util.concurrent.Future<CompletableFuture<X509Svid>> r : results) {
+                futures.add(r.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            assertThat(sourceCalls).hasValue(1);
+            assertThat(futures).allSatisfy(f -> assertThat(f).isNotDone());
+            X509Svid svid = ca.issue(APP, LIFETIME);
+            pending.complete(svid);
+            assertThat(futures).allSatisfy(f -> assertThat(f.join()).isSameAs(svid));
+        } finally {
+            pool.shutdownNow();
+            s.close();
+        }
+    }
+
+    @Test
     void renewsAtHalfOfTheLifetime() {
         X509Svid first = store.fetch(APP).join();
         SvidSnapshot s1 = store.snapshot(APP).orElseThrow();

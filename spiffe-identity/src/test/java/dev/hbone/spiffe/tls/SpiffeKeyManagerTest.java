@@ -103,6 +103,17 @@ class SpiffeKeyManagerTest {
     }
 
     @Test
+    void negativeControlReadingTheCurrentSvidTwiceMismatchesAcrossARotation() throws Exception {
+        // What the snapshot alias prevents: a key manager that reads "the current SVID" once for the chain and
+        // again for the key pairs the old chain with the new key when a rotation falls in between.
+        store.fetch(A).join();
+        X509Certificate[] chain = store.current(A).getChainArray();
+        store.renew(A).join();
+        PrivateKey key = store.current(A).getPrivateKey();
+        assertThat(keyMatches(chain[0], key)).isFalse();
+    }
+
+    @Test
     void unknownOrMalformedAliasesResolveToNull() throws Exception {
         store.fetch(A).join();
         String alias = km.getServerAliases("EC", null)[0];

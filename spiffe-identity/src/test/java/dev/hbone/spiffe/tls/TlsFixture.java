@@ -40,7 +40,8 @@ import javax.net.ssl.TrustManager;
  * test says so (a manual scheduler that is never advanced).
  */
 final class TlsFixture implements AutoCloseable {
-    enum Provider { JDK, OPENSSL }
+    /** JDK: plain JSSE engines; NETTY_JDK: Netty's JdkSslContext (no ALPN, so engines are not wrapped); OPENSSL. */
+    enum Provider { JDK, NETTY_JDK, OPENSSL }
 
     static final TrustDomain TD = TrustDomain.parse("cluster.local");
 
@@ -83,11 +84,15 @@ final class TlsFixture implements AutoCloseable {
                 jdk = SSLContext.getInstance("TLSv1.3");
                 jdk.init(new KeyManager[] {keyManager}, new TrustManager[] {trustManager}, null);
             } else {
-                assertThat(OpenSsl.isAvailable()).as("netty-tcnative: %s", OpenSsl.unavailabilityCause()).isTrue();
-                nettyClient = SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL)
+                SslProvider netty = provider == Provider.OPENSSL ? SslProvider.OPENSSL : SslProvider.JDK;
+                if (netty == SslProvider.OPENSSL) {
+                    assertThat(OpenSsl.isAvailable()).as("netty-tcnative: %s", OpenSsl.unavailabilityCause())
+                            .isTrue();
+                }
+                nettyClient = SslContextBuilder.forClient().sslProvider(netty)
                         .keyManager(keyManager).trustManager(trustManager).protocols("TLSv1.3")
                         .endpointIdentificationAlgorithm(null).build();
-                nettyServer = SslContextBuilder.forServer(keyManager).sslProvider(SslProvider.OPENSSL)
+                nettyServer = SslContextBuilder.forServer(keyManager).sslProvider(netty)
                         .trustManager(trustManager).protocols("TLSv1.3").clientAuth(ClientAuth.REQUIRE).build();
             }
         } catch (Exception e) {

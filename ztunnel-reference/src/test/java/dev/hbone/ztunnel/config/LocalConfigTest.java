@@ -588,9 +588,12 @@ class LocalConfigTest {
                 Arguments.of("dryRun: maybe", "policies[0].dryRun: must be true or false"),
                 Arguments.of("rules: [{namespaces: []}]", "policies[0].rules[0]: must be a list, not a mapping"),
                 Arguments.of("rules: [[{namespaces: []}]]", "policies[0].rules[0][0]: must be a list, not a mapping"),
-                Arguments.of("rules: [[[{hosts: [a]}]]]", "policies[0].rules[0][0][0].hosts: unknown field"),
+                Arguments.of("rules: [[[{hosts: [a]}]]]", "policies[0].rules[0][0][0].hosts: unknown field (expected one of: destinationIps, destinationPorts, "
+                        + "namespaces, notDestinationIps, notDestinationPorts, notNamespaces, notPrincipals, "
+                        + "notServiceAccounts, notSourceIps, principals, serviceAccounts, sourceIps)"),
                 Arguments.of("rules: [[[{namespaces: [{regex: a}]}]]]",
-                        "policies[0].rules[0][0][0].namespaces[0].regex: unknown field"),
+                        "policies[0].rules[0][0][0].namespaces[0].regex: unknown field (expected one of: exact, prefix, "
+                        + "presence, suffix)"),
                 Arguments.of("rules: [[[{namespaces: [ns1]}]]]",
                         "policies[0].rules[0][0][0].namespaces[0]: must be a mapping, not a string"),
                 Arguments.of("rules: [[[{principals: [{presence: yes}]}]]]",
@@ -601,7 +604,8 @@ class LocalConfigTest {
                         "policies[0].rules[0][0][0].sourceIps[0]: \"10.0.0.0/33\" is not a CIDR"),
                 Arguments.of("rules: [[[{destinationIps: [\"10.0.0.0/\"]}]]]",
                         "policies[0].rules[0][0][0].destinationIps[0]: \"10.0.0.0/\" is not a CIDR"),
-                Arguments.of("selector: {}", "policies[0].selector: unknown field"));
+                Arguments.of("selector: {}", "policies[0].selector: unknown field (expected one of: action, dryRun, name, namespace, rules, "
+                        + "scope)"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -625,7 +629,8 @@ class LocalConfigTest {
                 policies:
                 - {name: p, namespace: ns, scope: Namespace, action: Allow}
                 - {name: p, namespace: ns, scope: Namespace, action: Deny}
-                """)).containsExactly("local.yaml: policies: duplicate ztunnel policy ns/p (the first one is kept)");
+                """)).containsExactly("local.yaml: policies[1]: duplicate ztunnel policy ns/p: already defined at policies[0];"
+                        + " this definition is refused");
     }
 
     static Stream<Arguments> badDocuments() {

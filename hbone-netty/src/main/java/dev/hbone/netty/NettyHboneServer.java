@@ -1,0 +1,275 @@
+package dev.hbone.netty;
+
+import dev.hbone.api.HboneServer;
+import dev.hbone.api.TunnelHandler;
+import dev.hbone.api.TunnelListener;
+import dev.hbone.netty.internal.GracefulClose;
+import dev.hbone.netty.internal.Http2Support;
+import dev.hbone.netty.internal.ServerConnection;
+import dev.hbone.netty.internal.TlsEngineFactory;
+import dev.hbone.netty.internal.Transports;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.spiffe.spiffeid.SpiffeId;
+
+import javax.net.ssl.SSLEngine;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * An HBONE server on Netty: accepts mTLS 1.3 connections, speaks HTTP/2 with HBONE's settings, validates each
+ * CONNECT and hands it to a {@link TunnelHandler}.
+ *
+ * <pre>{@code
+ * HboneServer server = NettyHboneServer.builder()
+ *         .bind(new InetSocketAddress("0.0.0.0", 15008))
+ *         .tls(tls)
+ *         .identity(SpiffeIds.kubernetes("cluster.local", "default", "echo"))
+ *         .handler(TcpForwarder.builder().build())
+ *         .start();
+ * }</pre>
+ */
+public final class NettyHboneServer implements HboneServer {
+    private final Channel serverChannel;
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final EventLoopGroup group;
+    private final boolean ownsGroup;
+    private final CompletableFuture<Void> drained = new CompletableFuture<>();
+    private volatile boolean draining;
+
+    private NettyHboneServer(Builder b) throws InterruptedException {
+        this.ownsGroup = b.group == null;
+        this.group = ownsGroup ? Transports.newGroup(b.threads, "hbone-server") : b.group;
+        HboneTls tls = b.tls;
+        TlsEngineFactory tlsFactory = new TlsEngineFactory(tls, true);
+        TlsBindings bindings = b.tls.bindings();
+        Function<InetSocketAddress, SpiffeId> identity = b.identity;
+        TunnelHandler handler = b.handler;
+        TunnelListener listener = b.listener;
+        long handshakeMillis = b.handshakeTimeout.toMillis();
+        ServerConnection.ServerSettings settings = new ServerConnection.ServerSettings(
+                HboneDefaults.DRAIN_DEADLINE.toMillis(), b.pingInterval.toNanos(), b.pingTimeout.toNanos(),
+                b.resetLimits);
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(Transports.serverChannel())
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        if (draining) {
+                            ch.close();
+                            return;
+                        }
+                        connections.add(ch);
+                        SpiffeId local = identity.apply(ch.localAddress());
+                        CompletableFuture<?> loaded = tls.loadIdentity(local);
+                        if (loaded.isDone() && !loaded.isCompletedExceptionally()) {
+                            startTls(ch, local);
+                            return;
+                        }
+                        // The identity's certificate is still being fetched: hold the ClientHello in the socket.
+                        ch.config().setAutoRead(false);
+                        loaded.whenComplete((v, e) -> ch.eventLoop().execute(() -> {
+                            if (e != null) {
+                                ch.close();
+                                return;
+                            }
+                            startTls(ch, local);
+                            ch.config().setAutoRead(true);
+                        }));
+                    }
+
+                    private void startTls(SocketChannel ch, SpiffeId local) {
+                        SSLEngine engine = tlsFactory.newEngine(ch.alloc());
+                        bindings.bind(engine, local, java.util.Set.of());
+                        SslHandler ssl = new SslHandler(engine);
+                        ssl.setHandshakeTimeoutMillis(handshakeMillis);
+                        ch.pipeline().addLast(ssl, new ServerConnection(engine, tlsFactory, bindings, local, handler, listener,
+                                                                        settings));
+                    }
+                });
+        ChannelFuture bound = bootstrap.bind(b.address).sync();
+        this.serverChannel = bound.channel();
+    }
+
+    /** A new builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** Open HBONE connections (for tests and metrics). */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    @Override
+    public CompletableFuture<Void> drain(Duration deadline) {
+        requireNonNull(deadline, "deadline");
+        synchronized (this) {
+            if (draining) {
+                return drained;
+            }
+            draining = true;
+        }
+        serverChannel.close();
+        List<CompletableFuture<Void>> closes = new ArrayList<>();
+        for (Channel ch : connections) {
+            closes.add(GracefulClose.close(ch, deadline));
+        }
+        CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+            if (ownsGroup) {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
+            drained.complete(null);
+        });
+        return drained;
+    }
+
+    @Override
+    public void close() {
+        drain(HboneDefaults.DRAIN_DEADLINE).join();
+    }
+
+    /** Builds a {@link NettyHboneServer}; {@link #tls}, {@link #identity} and {@link #handler} are required. */
+    public static final class Builder {
+        private InetSocketAddress address = new InetSocketAddress(HboneDefaults.PORT);
+        private HboneTls tls;
+        private Function<InetSocketAddress, SpiffeId> identity;
+        private SpiffeId fixedIdentity;
+        private TunnelHandler handler;
+        private TunnelListener listener = TunnelListener.NOOP;
+        private EventLoopGroup group;
+        private int threads;
+        private Duration handshakeTimeout = HboneDefaults.HANDSHAKE_TIMEOUT;
+        private Duration pingInterval = HboneDefaults.PING_INTERVAL;
+        private Duration pingTimeout = HboneDefaults.PING_TIMEOUT;
+        private Http2Support.ResetLimits resetLimits = Http2Support.ResetLimits.DEFAULT;
+
+        private Builder() { }
+
+        /** Where to listen; default {@code 0.0.0.0:15008}. */
+        public Builder bind(InetSocketAddress address) {
+            this.address = requireNonNull(address, "address");
+            return this;
+        }
+
+        /** The mTLS setup. */
+        public Builder tls(HboneTls tls) {
+            this.tls = requireNonNull(tls, "tls");
+            return this;
+        }
+
+        /** The identity this server presents on every connection. */
+        public Builder identity(SpiffeId identity) {
+            requireNonNull(identity, "identity");
+            this.fixedIdentity = identity;
+            this.identity = local -> identity;
+            return this;
+        }
+
+        /**
+         * Chooses the identity to present by the local address a connection was accepted on (the destination
+         * workload's IP on a node proxy), not by SNI. The certificate is loaded through
+         * {@link HboneTls#loadIdentity} before the handshake reads the ClientHello.
+         */
+        public Builder identity(Function<InetSocketAddress, SpiffeId> identityByLocalAddress) {
+            this.identity = requireNonNull(identityByLocalAddress, "identityByLocalAddress");
+            this.fixedIdentity = null;
+            return this;
+        }
+
+        /** Decides each CONNECT. */
+        public Builder handler(TunnelHandler handler) {
+            this.handler = requireNonNull(handler, "handler");
+            return this;
+        }
+
+        /** Observes tunnels; default none. */
+        public Builder listener(TunnelListener listener) {
+            this.listener = requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Runs on this event loop group (not shut down by the server); default a group of its own. */
+        public Builder eventLoopGroup(EventLoopGroup group) {
+            this.group = requireNonNull(group, "group");
+            return this;
+        }
+
+        /** Threads of the server's own group; default 0 = Netty's default (2 x cores). */
+        public Builder threads(int threads) {
+            if (threads < 0) {
+                throw new IllegalArgumentException("threads must be >= 0: " + threads);
+            }
+            this.threads = threads;
+            return this;
+        }
+
+        /** Time allowed for the TLS handshake; default {@link HboneDefaults#HANDSHAKE_TIMEOUT}. */
+        public Builder handshakeTimeout(Duration timeout) {
+            this.handshakeTimeout = requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /** Keep-alive PING interval and the time a PING may stay unanswered. */
+        public Builder ping(Duration interval, Duration timeout) {
+            this.pingInterval = requireNonNull(interval, "interval");
+            this.pingTimeout = requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * RST_STREAM limits per connection: at most {@code maxReceived} RST_STREAM frames received (any code: CANCEL
+         * is HBONE's normal early close) and {@code maxErrorsSent} error resets sent (codes other than NO_ERROR and
+         * CANCEL, which only a misbehaving peer provokes) per {@code window} (whole seconds, at least 1); beyond either
+         * the connection ends with GOAWAY(ENHANCE_YOUR_CALM). Defaults {@link HboneDefaults#MAX_RESETS_RECEIVED_PER_WINDOW},
+         * {@link HboneDefaults#MAX_ERROR_RESETS_SENT_PER_WINDOW} per {@link HboneDefaults#RST_WINDOW}.
+         */
+        public Builder resetLimits(int maxReceived, int maxErrorsSent, Duration window) {
+            requireNonNull(window, "window");
+            this.resetLimits = Http2Support.ResetLimits.of(maxReceived, maxErrorsSent, window);
+            return this;
+        }
+
+        /** Binds and starts the server. */
+        public NettyHboneServer start() {
+            requireNonNull(tls, "tls");
+            requireNonNull(identity, "identity");
+            requireNonNull(handler, "handler");
+            try {
+                if (fixedIdentity != null) {
+                    tls.loadIdentity(fixedIdentity).get(HboneDefaults.HANDSHAKE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                }
+                return new NettyHboneServer(this);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new IllegalStateException("cannot load the certificate of " + fixedIdentity + ": " + e, e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while binding", e);
+            }
+        }
+    }
+}
