@@ -52,6 +52,7 @@ public final class CompiledPolicies {
     private final Map<String, Map<String, Bucket>> services = new HashMap<>();
     private final boolean hasExtras;
     private final boolean checkPeerAuth;
+    private final boolean implicitWaypoint;
     private final PeerAuthEntry meshPeerAuth;
     private final Map<String, PeerAuthEntry> namespacePeerAuth = new HashMap<>();
     private final Map<String, PeerAuthEntry[]> workloadPeerAuth = new HashMap<>();
@@ -175,6 +176,7 @@ public final class CompiledPolicies {
 
         // PeerAuthentication: mesh (root ns, no selector), namespace, workload (selector); oldest wins a tie.
         this.checkPeerAuth = ep != EnforcementPoint.WAYPOINT;
+        this.implicitWaypoint = options.implicitWaypointAllow() && ep == EnforcementPoint.ZTUNNEL;
         List<PeerAuthentication> pas = new ArrayList<>(set.peerAuthentications());
         pas.sort(Comparator.comparing(PeerAuthentication::creationTimestamp).thenComparing(PeerAuthentication::key));
         PeerAuthEntry mesh = null;
@@ -303,6 +305,14 @@ public final class CompiledPolicies {
         if (allow >= 0) {
             return decisions[(int) (allow >>> 32)][(int) allow];
         }
+        if (implicitWaypoint && d.hasImplicitWaypointPolicy()) {
+            // istiod's istio_allow_waypoint_<ns>_<name>: an ordinary ALLOW attached to the workload
+            Decision w = d.implicitWaypointAllow(c.principal);
+            if (w != null) {
+                return w;
+            }
+            allow = PolicyIndex.APPLIES;
+        }
         if (allow == PolicyIndex.NONE) {
             return noPolicy;
         }
@@ -311,13 +321,22 @@ public final class CompiledPolicies {
             return cached;
         }
         Decision dec = new Decision(false, Decision.Reason.NO_ALLOW_MATCHED, null, null, -1, List.of(),
-                () -> applicable(ALLOW, d).stream().map(p -> p.key).sorted().toList(),
+                () -> candidateKeys(d),
                 () -> applicable(ALLOW, d).stream().flatMap(p -> p.warnings.stream()).toList(),
                 List.of(), false, null, List.of());
         if (noAllowDecisions.size() < NO_ALLOW_CACHE_LIMIT) {
             noAllowDecisions.put(d, dec);
         }
         return dec;
+    }
+
+    private List<String> candidateKeys(Destination d) {
+        List<String> keys = new ArrayList<>();
+        applicable(ALLOW, d).forEach(p -> keys.add(p.key));
+        if (implicitWaypoint) {
+            keys.addAll(d.implicitPolicyKeys());
+        }
+        return keys.stream().distinct().sorted().toList();
     }
 
     private Decision extras(Decision base, Destination d, ConnectionFacts c, RequestFacts r) {

@@ -35,6 +35,13 @@ public final class Decision {
         }
     }
 
+    /**
+     * {@link #policyKind()} of a decision taken by Istio's implicit waypoint ALLOW ({@code
+     * istio_allow_waypoint_<ns>_<name>}), whether modelled from {@link Destination#waypointIdentities()} or
+     * received as a ztunnel policy of that name.
+     */
+    public static final String IMPLICIT_WAYPOINT_POLICY = "implicit waypoint policy";
+
     private final boolean allowed;
     private final Reason reason;
     private final String policy;
@@ -181,8 +188,15 @@ public final class Decision {
         sb.append(allowed ? "ALLOW" : "DENY").append(": ");
         switch (reason) {
             case NO_ALLOW_POLICY -> sb.append("no DENY matched and no ALLOW policy applies to the destination");
-            case ALLOW_MATCHED -> sb.append("rule ").append(ruleIndex).append(" of ").append(policyKind).append(' ')
-                    .append(policy).append(" matched (no DENY matched)");
+            case ALLOW_MATCHED -> {
+                if (IMPLICIT_WAYPOINT_POLICY.equals(policyKind)) {
+                    sb.append("allowed by the implicit waypoint policy ").append(policy)
+                            .append(" (the peer is the waypoint's identity; no DENY matched)");
+                } else {
+                    sb.append("rule ").append(ruleIndex).append(" of ").append(policyKind).append(' ')
+                            .append(policy).append(" matched (no DENY matched)");
+                }
+            }
             case DENY_MATCHED -> sb.append("rule ").append(ruleIndex).append(" of DENY ").append(policyKind)
                     .append(' ').append(policy).append(" matched");
             case NO_ALLOW_MATCHED -> sb.append("ALLOW policies apply but none matched; candidates: ")

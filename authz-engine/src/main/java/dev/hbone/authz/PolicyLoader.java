@@ -9,9 +9,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -51,7 +51,7 @@ public final class PolicyLoader {
         PolicySet set = PolicySet.empty();
         List<LoadError> errors = new ArrayList<>();
         int docs = 0;
-        Set<String> seen = new HashSet<>();
+        Map<String, String> seen = new HashMap<>();
         for (Path f : files) {
             String text;
             try {

@@ -54,6 +54,18 @@ class AuthzCheckTest {
         assertThat(l7.out.strip()).isEqualTo("deny reason=deny-matched policy=shop/deny-post rule=0");
 
         assertThat(run("check").code).isEqualTo(2);
+
+        String wp = "shop/waypoint=cluster.local/ns/shop/sa/waypoint";
+        Result viaWaypoint = run(concat(base, "--source-principal", "cluster.local/ns/shop/sa/waypoint",
+                "--implicit-waypoint-allow", wp));
+        assertThat(viaWaypoint.code).isZero();
+        assertThat(viaWaypoint.out)
+                .contains("ALLOW: allowed by the implicit waypoint policy shop/istio_allow_waypoint_shop_waypoint");
+        Result bypass = run(concat(base, "--source-principal", "cluster.local/ns/shop/sa/other",
+                "--implicit-waypoint-allow", wp, "--log-line"));
+        assertThat(bypass.out.strip()).isEqualTo(
+                "deny reason=no-allow-matched candidates=shop/allow-curl,shop/istio_allow_waypoint_shop_waypoint");
+        assertThat(run(concat(base, "--implicit-waypoint-allow", "shop/waypoint")).code).isEqualTo(2);
     }
 
     record Result(int code, String out, String err) {

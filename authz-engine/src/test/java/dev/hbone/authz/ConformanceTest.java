@@ -44,7 +44,8 @@ class ConformanceTest {
         CompileOptions options = new CompileOptions(
                 (String) c.getOrDefault("rootNamespace", "istio-system"),
                 EnforcementPoint.valueOf((String) c.getOrDefault("point", "ZTUNNEL")),
-                CompileOptions.L4Conversion.valueOf((String) c.getOrDefault("conversion", "ISTIO_COMPATIBLE")));
+                CompileOptions.L4Conversion.valueOf((String) c.getOrDefault("conversion", "ISTIO_COMPATIBLE")),
+                Boolean.TRUE.equals(c.get("implicitWaypointAllow")));
         CompiledPolicies compiled = loaded.policies().compile(options);
 
         Map<String, Object> dst = (Map<String, Object>) c.getOrDefault("destination", Map.of());
@@ -55,6 +56,12 @@ class ConformanceTest {
         if (dst.get("waypoint") != null) {
             db.waypoint((String) dst.get("waypoint"));
         }
+        List<WaypointIdentity> wps = new ArrayList<>();
+        for (Map<String, Object> w : (List<Map<String, Object>>) dst.getOrDefault("waypointIdentities", List.of())) {
+            wps.add(new WaypointIdentity((String) w.get("namespace"), (String) w.get("name"),
+                    (List<String>) w.get("principals")));
+        }
+        db.waypointIdentities(wps);
         Destination destination = db.build();
 
         Map<String, Object> req = (Map<String, Object>) c.get("request");
@@ -125,6 +132,9 @@ class ConformanceTest {
         }
         if (e.containsKey("audit")) {
             assertThat(d.auditPolicies()).isEqualTo(e.get("audit"));
+        }
+        if (e.containsKey("explain")) {
+            assertThat(why).contains((String) e.get("explain"));
         }
         if (e.containsKey("warning")) {
             assertThat(d.warnings()).map(CompileWarning::message).anyMatch(m -> m.contains((String) e.get("warning")));

@@ -25,7 +25,7 @@ class PolicyLoaderTest {
               action: DENY
               rules:
               - from: [{source: {principals: [a]}}]
-                to: [{operation: {ports: ["80", 8080]}}]
+                to: [{operation: {ports: ["80", "8080"]}}]
                 when: [{key: source.ip, values: ["10.0.0.0/8"]}]
             """;
 
@@ -97,6 +97,19 @@ class PolicyLoaderTest {
     void fieldValidationErrors() {
         assertError(GOOD.replace("\"80\"", "\"http\""),
                 "spec.rules[0].to[0].operation.ports[0]: \"http\" is not a port (0-65535)");
+        // Istio's CRD declares ports as strings (the API server refuses a number) and validates them with
+        // strconv.ParseUint(port, 10, 32) <= 65535: digits only, leading zeros and 0 allowed.
+        assertError(GOOD.replace("\"8080\"", "8080"),
+                "spec.rules[0].to[0].operation.ports[1]: 8080 is a number; Istio declares ports as strings (write \"8080\")");
+        assertError(GOOD.replace("values: [\"10.0.0.0/8\"]", "values: [\"10.0.0.0/8\"]}, {key: destination.port, values: [9090]"),
+                "spec.rules[0].when[1].values[0]: 9090 is a number; Istio declares ports as strings (write \"9090\")");
+        for (String bad : new String[] {"+80", "-1", " 80", "", "65536", "0x50", "8_0", "4294967376"}) {
+            assertError(GOOD.replace("\"80\"", "\"" + bad + "\""),
+                    "spec.rules[0].to[0].operation.ports[0]: \"" + bad + "\" is not a port (0-65535)");
+        }
+        for (String ok : new String[] {"0", "65535", "000080", "0000000000065535"}) {
+            assertThat(loader.loadString("f.yaml", GOOD.replace("\"80\"", "\"" + ok + "\"")).errors()).as(ok).isEmpty();
+        }
         assertError(GOOD.replace("action: DENY", "action: REJECT"),
                 "spec.action: \"REJECT\" is not ALLOW, DENY, AUDIT or CUSTOM");
         assertError(GOOD.replace("key: source.ip", "key: source.colour"),
@@ -195,6 +208,49 @@ class PolicyLoaderTest {
     }
 
     @Test
+    void ztunnelDestinationPortsAreU16Integers() {
+        // ztunnel deserializes destinationPorts / notDestinationPorts into Vec<u16> (src/rbac.rs RbacMatch):
+        // integers 0-65535 (0 included) are accepted, a quoted port is a string and refused, as serde does.
+        String head = "policies:\n- {name: p, namespace: ns, scope: Namespace, action: Deny, rules: [[[{";
+        java.util.function.Function<String, java.util.List<String>> errs = m -> loader
+                .loadString("l.yaml", head + m + "}]]]}\n").errors().stream().map(LoadError::toString).toList();
+        assertThat(errs.apply("destinationPorts: [0, 80, 65535]")).isEmpty();
+        assertThat(errs.apply("destinationPorts: [\"80\"]")).containsExactly("l.yaml doc#1 policies[0].rules[0][0][0]"
+                + ".destinationPorts[0]: \"80\" is a string; ztunnel's destination ports are integers 0-65535"
+                + " (write 80 without quotes)");
+        assertThat(errs.apply("notDestinationPorts: [http]")).containsExactly("l.yaml doc#1 policies[0].rules[0][0][0]"
+                + ".notDestinationPorts[0]: \"http\" is a string; ztunnel's destination ports are integers 0-65535");
+        assertThat(errs.apply("destinationPorts: [65536]")).containsExactly(
+                "l.yaml doc#1 policies[0].rules[0][0][0].destinationPorts[0]: 65536 is not a port (0-65535)");
+        assertThat(errs.apply("destinationPorts: [-1]")).containsExactly(
+                "l.yaml doc#1 policies[0].rules[0][0][0].destinationPorts[0]: -1 is not a port (0-65535)");
+        assertThat(errs.apply("destinationPorts: [99999999999999999999]")).containsExactly(
+                "l.yaml doc#1 policies[0].rules[0][0][0].destinationPorts[0]: 99999999999999999999 is not a port (0-65535)");
+        assertThat(errs.apply("destinationPorts: [8.5]")).containsExactly(
+                "l.yaml doc#1 policies[0].rules[0][0][0].destinationPorts[0]: a number is not a port (0-65535)");
+        // port 0 is kept and matches no connection
+        PolicySet zero = loader.loadString("l.yaml", head + "destinationPorts: [0]}]]]}\n").policies();
+        assertThat(zero.compile(CompileOptions.ztunnel()).evaluate(Destination.builder("ns").build(),
+                ConnectionAttributes.builder().destinationPort(80).build()).allowed()).isTrue();
+    }
+
+    @Test
+    void duplicateZtunnelPolicyNamesTheFirstDefinition() {
+        LoadResult r = loader.loadString("local.yaml", """
+                policies:
+                - {name: p, namespace: ns, scope: Namespace, action: Allow}
+                - {name: p, namespace: ns, scope: Namespace, action: Deny}
+                """);
+        assertThat(r.errors()).singleElement().hasToString("local.yaml doc#1 policies[1]: duplicate ztunnel policy"
+                + " ns/p: already defined at policies[0]; this definition is refused");
+        assertThat(r.policies().compactPolicies()).singleElement()
+                .satisfies(p -> assertThat(p.action()).isEqualTo(Action.ALLOW));
+        r = loader.loadString("local.yaml", "policies: []\nextra: 1\n");
+        assertThat(r.errors()).singleElement().asString()
+                .startsWith("local.yaml doc#1 extra: unknown field (expected one of: ");
+    }
+
+    @Test
     void duplicatesAndDryRunAnnotation() {
         LoadResult r = loader.loadString("d.yaml", """
                 apiVersion: security.istio.io/v1
@@ -206,7 +262,8 @@ class PolicyLoaderTest {
                 metadata: {name: a, namespace: ns}
                 """);
         assertThat(r.errors()).singleElement().hasToString(
-                "d.yaml doc#2 metadata.name: duplicate AuthorizationPolicy ns/a (the first one is kept)");
+                "d.yaml doc#2 metadata.name: duplicate AuthorizationPolicy ns/a: already defined at doc#1 metadata.name;"
+                        + " this definition is refused");
         assertThat(r.policies().authorizationPolicies().get(0).dryRun()).isTrue();
     }
 
@@ -220,7 +277,8 @@ class PolicyLoaderTest {
         LoadResult r = loader.load(dir);
         assertThat(r.policies().authorizationPolicies()).extracting(AuthorizationPolicy::name).containsExactly("b", "a");
         assertThat(r.errors()).extracting(LoadError::toString).containsExactly(
-                "sub/a.yml doc#1 metadata.name: duplicate AuthorizationPolicy ns/a (the first one is kept)",
+                "sub/a.yml doc#1 metadata.name: duplicate AuthorizationPolicy ns/a: already defined at c.yaml doc#1"
+                        + " metadata.name; this definition is refused",
                 "sub/a.yml doc#2 kind: must be a string, not a number");
     }
 }

@@ -36,10 +36,28 @@ public final class HboneDefaults {
     public static final Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
     /** Drain deadline after which open tunnels are force-closed. */
     public static final Duration DRAIN_DEADLINE = Duration.ofSeconds(5);
-    /** RST_STREAM frames a peer may send (or make us send) per {@link #RST_WINDOW_SECONDS} (Rapid Reset, MadeYouReset). */
-    public static final int MAX_RST_FRAMES_PER_WINDOW = 200;
-    /** The window of {@link #MAX_RST_FRAMES_PER_WINDOW}. */
-    public static final int RST_WINDOW_SECONDS = 30;
+    /**
+     * RST_STREAM frames a peer may send per {@link #RST_WINDOW} before the connection is closed with
+     * GOAWAY(ENHANCE_YOUR_CALM) (Rapid Reset, CVE-2023-44487). Netty counts every RST_STREAM that hits a live stream,
+     * whatever its code, and RST_STREAM(CANCEL) is how HBONE closes a tunnel early: a pooled node-proxy connection
+     * legitimately cancels hundreds of tunnels a minute, so Netty's default (200 per 30 s) is far too low. 1000 per
+     * 10 s leaves a 1000-cancels-a-minute connection six times the headroom and still ends a Rapid Reset burst
+     * (thousands per second) within a fraction of a second, after at most twice this many streams.
+     */
+    public static final int MAX_RESETS_RECEIVED_PER_WINDOW = 1000;
+    /**
+     * RST_STREAM frames with an error code (not NO_ERROR or CANCEL) a peer may make us send per {@link #RST_WINDOW}
+     * (MadeYouReset, CVE-2025-8671 / Netty CVE-2025-55163). A well-behaved HBONE peer never provokes one.
+     */
+    public static final int MAX_ERROR_RESETS_SENT_PER_WINDOW = 100;
+    /** The (tumbling) window of both reset limits. */
+    public static final Duration RST_WINDOW = Duration.ofSeconds(10);
+    /** @deprecated use {@link #MAX_RESETS_RECEIVED_PER_WINDOW}. */
+    @Deprecated
+    public static final int MAX_RST_FRAMES_PER_WINDOW = MAX_RESETS_RECEIVED_PER_WINDOW;
+    /** @deprecated use {@link #RST_WINDOW}. */
+    @Deprecated
+    public static final int RST_WINDOW_SECONDS = 10;
     /** Consecutive empty DATA frames tolerated (CVE-2019-9518). */
     public static final int MAX_CONSECUTIVE_EMPTY_DATA_FRAMES = 2;
     /** Small CONTINUATION frames tolerated per header block (CONTINUATION flood). */

@@ -10,6 +10,7 @@ import dev.hbone.netty.internal.ClientConnection;
 import dev.hbone.netty.internal.ClientStreamHandler;
 import dev.hbone.netty.internal.ConnectionPool;
 import dev.hbone.netty.internal.GracefulClose;
+import dev.hbone.netty.internal.Http2Support;
 import dev.hbone.netty.internal.Listeners;
 import dev.hbone.netty.internal.StreamByteAdapter;
 import dev.hbone.netty.internal.StreamTunnel;
@@ -74,7 +75,8 @@ public final class NettyHboneClient implements HboneClient {
         this.handshakeTimeoutMillis = b.handshakeTimeout.toMillis();
         this.settings = new ClientConnection.ClientSettings(b.maxStreamsPerConnection, b.idleTimeout.toNanos(),
                                                             b.pingInterval.toNanos(), b.pingTimeout.toNanos(),
-                                                            HboneDefaults.DRAIN_DEADLINE.toMillis());
+                                                            HboneDefaults.DRAIN_DEADLINE.toMillis(),
+                                                            b.resetLimits);
     }
 
     /** A new builder. */
@@ -92,9 +94,7 @@ public final class NettyHboneClient implements HboneClient {
         requireNonNull(request, "request");
         StreamTunnel[] tunnel = new StreamTunnel[1];
         return openStream(request, (connection, stream) -> {
-            TunnelInfo info = new TunnelInfo(request.sourceIdentity(), connection.peerIdentity(), request.authority(),
-                                             (InetSocketAddress) stream.localAddress(),
-                                             (InetSocketAddress) stream.remoteAddress(), request.headers());
+            TunnelInfo info = tunnelInfo(request, connection, stream);
             tunnel[0] = new StreamTunnel(stream, info, listener);
             Listeners.opened(listener, info);
             return tunnel[0];
@@ -106,11 +106,26 @@ public final class NettyHboneClient implements HboneClient {
      * {@link ChannelSplice}). {@code handler} is added to the stream's pipeline when the 200 arrives, before any
      * DATA is read; autoRead is off, the handler reads when ready. Inbound messages are
      * {@link io.netty.handler.codec.http2.Http2DataFrame}s and {@link io.netty.handler.codec.http2.Http2ResetFrame}s.
+     * The client's {@link TunnelListener} sees the tunnel like any other: {@code onOpened} at the 200, {@code onClosed}
+     * with the DATA payload bytes each way when the stream ends, {@code onFailed} if it cannot be opened.
      */
     public CompletableFuture<Http2StreamChannel> openChannel(TunnelRequest request, ChannelHandler handler) {
         requireNonNull(request, "request");
         requireNonNull(handler, "handler");
-        return openStream(request, (connection, stream) -> handler);
+        return openStream(request, (connection, stream) -> {
+            // The stream's first handler counts the bytes on its way anyway: it reports raw tunnels too.
+            ClientStreamHandler first = stream.pipeline().get(ClientStreamHandler.class);
+            if (first != null) {
+                first.reportRaw(listener, tunnelInfo(request, connection, stream));
+            }
+            return handler;
+        });
+    }
+
+    private static TunnelInfo tunnelInfo(TunnelRequest request, ClientConnection connection, Http2StreamChannel stream) {
+        return new TunnelInfo(request.sourceIdentity(), connection.peerIdentity(), request.authority(),
+                              (InetSocketAddress) stream.localAddress(), (InetSocketAddress) stream.remoteAddress(),
+                              request.headers());
     }
 
     /** Pooled connections right now (all keys). */
@@ -330,6 +345,7 @@ public final class NettyHboneClient implements HboneClient {
         private Duration handshakeTimeout = HboneDefaults.HANDSHAKE_TIMEOUT;
         private Duration pingInterval = HboneDefaults.PING_INTERVAL;
         private Duration pingTimeout = HboneDefaults.PING_TIMEOUT;
+        private Http2Support.ResetLimits resetLimits = Http2Support.ResetLimits.DEFAULT;
 
         private Builder() { }
 
@@ -391,6 +407,19 @@ public final class NettyHboneClient implements HboneClient {
         public Builder ping(Duration interval, Duration timeout) {
             this.pingInterval = requireNonNull(interval, "interval");
             this.pingTimeout = requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * RST_STREAM limits per connection: at most {@code maxReceived} RST_STREAM frames received (any code: CANCEL
+         * is HBONE's normal early close) and {@code maxErrorsSent} error resets sent (codes other than NO_ERROR and
+         * CANCEL, which only a misbehaving peer provokes) per {@code window} (whole seconds, at least 1); beyond either
+         * the connection ends with GOAWAY(ENHANCE_YOUR_CALM). Defaults {@link HboneDefaults#MAX_RESETS_RECEIVED_PER_WINDOW},
+         * {@link HboneDefaults#MAX_ERROR_RESETS_SENT_PER_WINDOW} per {@link HboneDefaults#RST_WINDOW}.
+         */
+        public Builder resetLimits(int maxReceived, int maxErrorsSent, Duration window) {
+            requireNonNull(window, "window");
+            this.resetLimits = Http2Support.ResetLimits.of(maxReceived, maxErrorsSent, window);
             return this;
         }
 

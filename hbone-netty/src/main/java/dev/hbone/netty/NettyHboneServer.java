@@ -4,6 +4,7 @@ import dev.hbone.api.HboneServer;
 import dev.hbone.api.TunnelHandler;
 import dev.hbone.api.TunnelListener;
 import dev.hbone.netty.internal.GracefulClose;
+import dev.hbone.netty.internal.Http2Support;
 import dev.hbone.netty.internal.ServerConnection;
 import dev.hbone.netty.internal.TlsEngineFactory;
 import dev.hbone.netty.internal.Transports;
@@ -63,7 +64,8 @@ public final class NettyHboneServer implements HboneServer {
         TunnelListener listener = b.listener;
         long handshakeMillis = b.handshakeTimeout.toMillis();
         ServerConnection.ServerSettings settings = new ServerConnection.ServerSettings(
-                HboneDefaults.DRAIN_DEADLINE.toMillis(), b.pingInterval.toNanos(), b.pingTimeout.toNanos());
+                HboneDefaults.DRAIN_DEADLINE.toMillis(), b.pingInterval.toNanos(), b.pingTimeout.toNanos(),
+                b.resetLimits);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(Transports.serverChannel())
@@ -164,6 +166,7 @@ public final class NettyHboneServer implements HboneServer {
         private Duration handshakeTimeout = HboneDefaults.HANDSHAKE_TIMEOUT;
         private Duration pingInterval = HboneDefaults.PING_INTERVAL;
         private Duration pingTimeout = HboneDefaults.PING_TIMEOUT;
+        private Http2Support.ResetLimits resetLimits = Http2Support.ResetLimits.DEFAULT;
 
         private Builder() { }
 
@@ -235,6 +238,19 @@ public final class NettyHboneServer implements HboneServer {
         public Builder ping(Duration interval, Duration timeout) {
             this.pingInterval = requireNonNull(interval, "interval");
             this.pingTimeout = requireNonNull(timeout, "timeout");
+            return this;
+        }
+
+        /**
+         * RST_STREAM limits per connection: at most {@code maxReceived} RST_STREAM frames received (any code: CANCEL
+         * is HBONE's normal early close) and {@code maxErrorsSent} error resets sent (codes other than NO_ERROR and
+         * CANCEL, which only a misbehaving peer provokes) per {@code window} (whole seconds, at least 1); beyond either
+         * the connection ends with GOAWAY(ENHANCE_YOUR_CALM). Defaults {@link HboneDefaults#MAX_RESETS_RECEIVED_PER_WINDOW},
+         * {@link HboneDefaults#MAX_ERROR_RESETS_SENT_PER_WINDOW} per {@link HboneDefaults#RST_WINDOW}.
+         */
+        public Builder resetLimits(int maxReceived, int maxErrorsSent, Duration window) {
+            requireNonNull(window, "window");
+            this.resetLimits = Http2Support.ResetLimits.of(maxReceived, maxErrorsSent, window);
             return this;
         }
 

@@ -81,6 +81,57 @@ class SpliceTest {
         assertThat(got.toString()).isEqualTo("zero copy");
     }
 
+    @Test
+    void reportsRawClientChannelsToTheListener() throws Exception {
+        NettyHboneServer server = env.server();
+        java.util.concurrent.BlockingQueue<Object> events = new java.util.concurrent.LinkedBlockingQueue<>();
+        NettyHboneClient client = env.client(b -> b.listener(new dev.hbone.api.TunnelListener() {
+            @Override
+            public void onOpened(dev.hbone.api.TunnelInfo tunnel) {
+                events.add(tunnel);
+            }
+
+            @Override
+            public void onClosed(dev.hbone.api.TunnelInfo tunnel, dev.hbone.api.TunnelStats stats) {
+                events.add(stats);
+            }
+
+            @Override
+            public void onFailed(String authority, dev.hbone.api.TunnelException failure) {
+                events.add(failure);
+            }
+        }));
+        RawStream frames = new RawStream();
+        Http2StreamChannel stream = client.openChannel(env.request(server, env.echo.authority()).build(), frames)
+                                          .get(20, TimeUnit.SECONDS);
+        frames.channel = stream;
+        Object opened = events.poll(20, TimeUnit.SECONDS);
+        assertThat(opened).isInstanceOf(dev.hbone.api.TunnelInfo.class);
+        assertThat(((dev.hbone.api.TunnelInfo) opened).authority()).isEqualTo(env.echo.authority());
+        assertThat(((dev.hbone.api.TunnelInfo) opened).peerIdentity()).isEqualTo(env.serverId);
+        stream.config().setAutoRead(true);
+        stream.read();
+        stream.write(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("raw ", StandardCharsets.UTF_8)));
+        stream.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("bytes", StandardCharsets.UTF_8), true));
+        while (!(frames.next() instanceof RawStream.Data d && d.endStream())) {
+            // read the echo up to its END_STREAM
+        }
+        Object closed = events.poll(20, TimeUnit.SECONDS);
+        assertThat(closed).isInstanceOf(dev.hbone.api.TunnelStats.class);
+        dev.hbone.api.TunnelStats stats = (dev.hbone.api.TunnelStats) closed;
+        assertThat(stats.bytesSent()).isEqualTo(9);
+        assertThat(stats.bytesReceived()).isEqualTo(9);
+        assertThat(stats.failure()).isEmpty();
+        assertThat(stats.duration().isNegative()).isFalse();
+
+        // A raw channel that cannot be opened (nothing listens on port 1: the server answers 503) is reported too.
+        var refused = client.openChannel(env.request(server, "127.0.0.1:1").build(), new RawStream());
+        org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                                                      () -> refused.get(20, TimeUnit.SECONDS));
+        assertThat(events.poll(20, TimeUnit.SECONDS)).isInstanceOf(dev.hbone.api.TunnelException.class);
+        assertThat(events).isEmpty();
+    }
+
     private static byte[] readAll(SocketChannel c) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -11,6 +11,7 @@ import dev.hbone.authz.LoadError;
 import dev.hbone.authz.LoadResult;
 import dev.hbone.authz.PolicyLoader;
 import dev.hbone.authz.RequestAttributes;
+import dev.hbone.authz.WaypointIdentity;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -106,6 +107,11 @@ public final class AuthzCheck implements Callable<Integer> {
         @Option(names = "--waypoint", description = "waypoint Gateway name in the destination namespace")
         String waypoint;
 
+        @Option(names = "--implicit-waypoint-allow", paramLabel = "NS/NAME=PRINCIPAL[,PRINCIPAL]",
+                description = "model istiod's PILOT_AUTO_ALLOW_WAYPOINT_POLICY=true: a waypoint serving the destination"
+                        + " and its instances' identities, repeatable")
+        List<String> implicitWaypoints = new ArrayList<>();
+
         @Option(names = "--method", description = "HTTP method (L7)")
         String method;
 
@@ -133,9 +139,22 @@ public final class AuthzCheck implements Callable<Integer> {
                 err.println("refused: " + e);
             }
             CompileOptions options = new CompileOptions(rootNamespace, enforcementPoint,
-                    failClosed ? CompileOptions.L4Conversion.FAIL_CLOSED : CompileOptions.L4Conversion.ISTIO_COMPATIBLE);
+                    failClosed ? CompileOptions.L4Conversion.FAIL_CLOSED : CompileOptions.L4Conversion.ISTIO_COMPATIBLE,
+                    !implicitWaypoints.isEmpty());
+            List<WaypointIdentity> wps = new ArrayList<>();
+            for (String w : implicitWaypoints) {
+                int slash = w.indexOf('/');
+                int eq = w.indexOf('=');
+                if (slash <= 0 || eq < slash + 2 || eq == w.length() - 1) {
+                    err.println("--implicit-waypoint-allow: expected NS/NAME=PRINCIPAL[,PRINCIPAL], got " + w);
+                    return 2;
+                }
+                wps.add(new WaypointIdentity(w.substring(0, slash), w.substring(slash + 1, eq),
+                        List.of(w.substring(eq + 1).split(","))));
+            }
             CompiledPolicies compiled = loaded.policies().compile(options);
-            Destination.Builder db = Destination.builder(destNamespace).labels(destLabels).services(destServices);
+            Destination.Builder db = Destination.builder(destNamespace).labels(destLabels).services(destServices)
+                    .waypointIdentities(wps);
             if (waypoint != null) {
                 db.waypoint(waypoint);
             }

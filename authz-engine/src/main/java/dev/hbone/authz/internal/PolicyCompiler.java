@@ -145,7 +145,10 @@ public final class PolicyCompiler {
             rules.add(new CompiledPolicy.Rule(i, clauses));
         }
         return new CompiledPolicy(id, p.key(), p.namespace(), p.action(), p.dryRun(), null, Map.of(),
-                rules.toArray(CompiledPolicy.Rule[]::new), "ztunnel policy (" + scopeName(p.scope()) + ")", List.of());
+                rules.toArray(CompiledPolicy.Rule[]::new), p.action() == Action.ALLOW
+                        && p.name().startsWith(dev.hbone.authz.WaypointIdentity.IMPLICIT_POLICY_PREFIX)
+                        ? dev.hbone.authz.Decision.IMPLICIT_WAYPOINT_POLICY
+                        : "ztunnel policy (" + scopeName(p.scope()) + ")", List.of());
     }
 
     private static String scopeName(CompactScope s) {
@@ -384,9 +387,12 @@ public final class PolicyCompiler {
         int[] out = new int[v.size()];
         for (int i = 0; i < v.size(); i++) {
             String s = v.get(i);
+            // As Istio's validation (pkg/config/security ValidatePorts): strconv.ParseUint(s, 10, 32) and <= 65535,
+            // so decimal digits only (no sign, no spaces), leading zeros allowed, 0 allowed.
             int p = -1;
-            if (!s.isEmpty() && s.length() <= 5 && s.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                p = Integer.parseInt(s);
+            if (!s.isEmpty() && s.chars().allMatch(c -> c >= '0' && c <= '9')) {
+                String t = s.replaceFirst("^0+(?=.)", "");
+                p = t.length() <= 5 ? Integer.parseInt(t) : -1;
             }
             if (p < 0 || p > 65535) {
                 throw new PolicyException(path + "[" + i + "]", quote(s) + " is not a port (0-65535)");

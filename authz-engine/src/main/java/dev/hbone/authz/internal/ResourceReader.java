@@ -18,7 +18,7 @@ import dev.hbone.authz.model.Source;
 import dev.hbone.authz.model.StringMatch;
 import dev.hbone.authz.model.TargetRef;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,14 +44,14 @@ public final class ResourceReader {
 
     /** Reads every document of {@code yaml}. Never throws for bad content. */
     public LoadResult read(String file, String yaml) {
-        return read(file, yaml, new HashSet<>());
+        return read(file, yaml, new HashMap<>());
     }
 
     /**
      * Reads every document of {@code yaml}; {@code seen} holds the resource keys already loaded (from other
      * files) so duplicates are refused across files too.
      */
-    public LoadResult read(String file, String yaml, Set<String> seen) {
+    public LoadResult read(String file, String yaml, Map<String, String> seen) {
         List<AuthorizationPolicy> aps = new ArrayList<>();
         List<PeerAuthentication> pas = new ArrayList<>();
         List<CompactPolicy> cps = new ArrayList<>();
@@ -211,9 +211,9 @@ public final class ResourceReader {
             } catch (PolicyException e) {
                 throw new PolicyException(prefix + e.path(), e.reason());
             }
-            sink.add(p);
+            sink.add(p, prefix + "metadata.name");
         } else {
-            sink.add(peerAuthentication(name, ns, created, spec, sp));
+            sink.add(peerAuthentication(name, ns, created, spec, sp), prefix + "metadata.name");
         }
     }
 
@@ -372,7 +372,7 @@ public final class ResourceReader {
                 } catch (PolicyException e) {
                     throw new PolicyException(p + "." + e.path(), e.reason());
                 }
-                sink.add(cp);
+                sink.add(cp, p);
             } catch (PolicyException e) {
                 sink.error(e.path(), e.reason());
             }
@@ -474,9 +474,30 @@ public final class ResourceReader {
         List<Object> l = optList(m.get(key), p + "." + key);
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < l.size(); i++) {
-            out.add(port(l.get(i), p + "." + key + "[" + i + "]"));
+            out.add(compactPort(l.get(i), p + "." + key + "[" + i + "]"));
         }
         return out;
+    }
+
+    /**
+     * A port of ztunnel's compact form: ztunnel deserializes {@code destinationPorts} into {@code Vec<u16>}
+     * (src/rbac.rs {@code RbacMatch}), so a YAML integer 0-65535 is accepted (0 included: it is a valid u16 and
+     * simply matches no connection) and a quoted {@code "80"} is refused, as serde refuses a string for u16.
+     */
+    private static int compactPort(Object o, String path) {
+        if (o instanceof String s) {
+            boolean digits = !s.isEmpty() && s.chars().allMatch(c -> c >= '0' && c <= '9');
+            throw new PolicyException(path, PolicyCompiler.quote(s) + " is a string; ztunnel's destination ports"
+                    + " are integers 0-65535" + (digits ? " (write " + s + " without quotes)" : ""));
+        }
+        if (o instanceof Integer || o instanceof Long || o instanceof java.math.BigInteger) {
+            java.math.BigInteger v = new java.math.BigInteger(o.toString());
+            if (v.signum() >= 0 && v.compareTo(java.math.BigInteger.valueOf(65535)) <= 0) {
+                return v.intValue();
+            }
+            throw new PolicyException(path, o + " is not a port (0-65535)");
+        }
+        throw new PolicyException(path, describe(o) + " is not a port (0-65535)");
     }
 
     // ---- typed access with paths
@@ -556,8 +577,14 @@ public final class ResourceReader {
         List<String> out = new ArrayList<>(l.size());
         for (int i = 0; i < l.size(); i++) {
             Object v = l.get(i);
-            // Istio declares ports as strings; a bare YAML number is accepted as users often write one.
-            out.add(v instanceof Integer n ? n.toString() : str(v, prefix + "." + key + "[" + i + "]", false));
+            String path = prefix + "." + key + "[" + i + "]";
+            // Istio's CRD declares ports (and destination.port values) as strings: the Kubernetes API server
+            // refuses a YAML number there, so the loader does too, saying how to write it.
+            if (v instanceof Number n) {
+                throw new PolicyException(path, n + " is a number; Istio declares ports as strings (write \""
+                        + n + "\")");
+            }
+            out.add(str(v, path, false));
         }
         return out;
     }
@@ -620,10 +647,10 @@ public final class ResourceReader {
         final List<PeerAuthentication> pas;
         final List<CompactPolicy> cps;
         final List<LoadError> errors;
-        final Set<String> seen;
+        final Map<String, String> seen;
 
         Sink(String file, int index, List<AuthorizationPolicy> aps, List<PeerAuthentication> pas,
-                List<CompactPolicy> cps, List<LoadError> errors, Set<String> seen) {
+                List<CompactPolicy> cps, List<LoadError> errors, Map<String, String> seen) {
             this.file = file;
             this.index = index;
             this.aps = aps;
@@ -638,27 +665,35 @@ public final class ResourceReader {
         }
 
         boolean fresh(String key, String path) {
-            if (!seen.add(key)) {
-                error(path, "duplicate " + key + " (the first one is kept)");
+            // Where the key was first defined: "file\u0000doc\u0000path". The message names it and says only what
+            // is certain: this definition is refused (the loader keeps the earlier one; a caller that refuses
+            // the whole file on any error keeps neither). ztunnel itself would silently keep the last one.
+            String here = file + '\u0000' + index + '\u0000' + path;
+            String first = seen.putIfAbsent(key, here);
+            if (first != null) {
+                String[] f = first.split("\u0000", 3);
+                String where = !f[0].equals(file) ? f[0] + " doc#" + f[1] + " " + f[2]
+                        : !f[1].equals(String.valueOf(index)) ? "doc#" + f[1] + " " + f[2] : f[2];
+                error(path, "duplicate " + key + ": already defined at " + where + "; this definition is refused");
                 return false;
             }
             return true;
         }
 
-        void add(AuthorizationPolicy p) {
-            if (fresh("AuthorizationPolicy " + p.key(), "metadata.name")) {
+        void add(AuthorizationPolicy p, String path) {
+            if (fresh("AuthorizationPolicy " + p.key(), path)) {
                 aps.add(p);
             }
         }
 
-        void add(PeerAuthentication p) {
-            if (fresh("PeerAuthentication " + p.key(), "metadata.name")) {
+        void add(PeerAuthentication p, String path) {
+            if (fresh("PeerAuthentication " + p.key(), path)) {
                 pas.add(p);
             }
         }
 
-        void add(CompactPolicy p) {
-            if (fresh("ztunnel policy " + p.key(), "policies")) {
+        void add(CompactPolicy p, String path) {
+            if (fresh("ztunnel policy " + p.key(), path)) {
                 cps.add(p);
             }
         }

@@ -48,7 +48,8 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
 
     /** What every connection of one client shares. */
     public record ClientSettings(int maxStreams, long idleTimeoutNanos, long pingIntervalNanos,
-                                 long pingTimeoutNanos, long gracefulShutdownMillis) { }
+                                 long pingTimeoutNanos, long gracefulShutdownMillis,
+                                 Http2Support.ResetLimits resetLimits) { }
 
     /**
      * Adds TLS and this handler to {@code channel}'s pipeline (a fresh TCP channel or an outer tunnel stream).
@@ -190,7 +191,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
                 fail(ctx, TunnelException.of(TunnelException.Reason.TLS_HANDSHAKE, e.getMessage(), e));
                 return;
             }
-            Http2FrameCodec c = Http2Support.clientCodec(settings.gracefulShutdownMillis());
+            Http2FrameCodec c = Http2Support.clientCodec(settings.gracefulShutdownMillis(), settings.resetLimits());
             ctx.pipeline().addBefore(ctx.name(), null, c);
             ctx.pipeline().addBefore(ctx.name(), null, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override

@@ -1,10 +1,14 @@
 package dev.hbone.netty.internal;
 
 import dev.hbone.api.TunnelException;
+import dev.hbone.api.TunnelInfo;
+import dev.hbone.api.TunnelListener;
 import dev.hbone.api.TunnelRequest;
+import dev.hbone.api.TunnelStats;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
@@ -17,19 +21,31 @@ import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 
+import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
  * The first handler of a client stream: sends the CONNECT, waits for the answer, and on 200 installs the handler
- * that carries the tunnel; afterwards it guards HBONE's rules (HEADERS after the 200 resets the stream).
+ * that carries the tunnel; afterwards it guards HBONE's rules (HEADERS after the 200 resets the stream). For raw
+ * channels ({@link #reportRaw}) it also counts the payload bytes each way and reports the tunnel to the
+ * {@link TunnelListener}, as {@link ServerStreamHandler} does on the server side.
  */
-public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
+public final class ClientStreamHandler extends ChannelDuplexHandler {
     private final Http2StreamChannel channel;
     private final CompletableFuture<Http2StreamChannel> established;
     private final Function<Http2StreamChannel, ChannelHandler> onEstablished;
     private boolean open;
+
+    // Raw-channel reporting (event-loop state); listener == null when a StreamTunnel reports instead.
+    private TunnelListener listener;
+    private TunnelInfo info;
+    private long openedNanos;
+    private long bytesIn;
+    private long bytesOut;
+    private TunnelException rawFailure;
 
     public ClientStreamHandler(Http2StreamChannel channel, CompletableFuture<Http2StreamChannel> established,
                                Function<Http2StreamChannel, ChannelHandler> onEstablished) {
@@ -48,6 +64,17 @@ public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
         return h;
     }
 
+    /**
+     * Reports this stream as a raw tunnel: {@code onOpened} now (the 200 arrived), {@code onClosed} with the bytes
+     * counted here when the stream ends. Called on the event loop while the 200 is handled.
+     */
+    public void reportRaw(TunnelListener listener, TunnelInfo info) {
+        this.listener = listener;
+        this.info = info;
+        this.openedNanos = System.nanoTime();
+        Listeners.opened(listener, info);
+    }
+
     /** Sends the request; called once the stream channel is registered. */
     public void sendRequest(Http2Headers headers) {
         channel.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false)).addListener(f -> {
@@ -62,8 +89,12 @@ public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (open) {
+            if (listener != null && msg instanceof Http2DataFrame data) {
+                bytesIn += data.content().readableBytes();
+            }
             if (msg instanceof Http2HeadersFrame) {
                 ReferenceCountUtil.release(msg);
+                rawFailed(TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR, "HEADERS frame after the 200"));
                 ctx.fireExceptionCaught(TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR,
                                                            "HEADERS frame after the 200"));
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(f -> channel.close());
@@ -105,8 +136,12 @@ public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         // RST_STREAM arrives as a user event (Http2MultiplexHandler).
-        if (evt instanceof Http2ResetFrame rst && !open) {
-            fail(TunnelException.reset(rst.errorCode()));
+        if (evt instanceof Http2ResetFrame rst) {
+            if (!open) {
+                fail(TunnelException.reset(rst.errorCode()));
+            } else if (rst.errorCode() != Http2Support.NO_ERROR && rst.errorCode() != Http2Support.CANCEL) {
+                rawFailed(TunnelException.reset(rst.errorCode()));
+            }
         }
         ctx.fireUserEventTriggered(evt);
     }
@@ -120,6 +155,8 @@ public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (open) {
+            rawFailed(TunnelException.of(TunnelException.Reason.CONNECTION_CLOSED, String.valueOf(cause.getMessage()),
+                                         cause));
             ctx.fireExceptionCaught(cause);
             return;
         }
@@ -134,9 +171,29 @@ public final class ClientStreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (listener != null && msg instanceof Http2DataFrame data) {
+            bytesOut += data.content().readableBytes();
+        }
+        ctx.write(msg, promise);
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         fail(TunnelException.of(TunnelException.Reason.CONNECTION_CLOSED, "stream closed before the response"));
+        if (listener != null) {
+            TunnelListener l = listener;
+            listener = null; // once
+            Listeners.closed(l, info, new TunnelStats(bytesOut, bytesIn, Duration.ofNanos(System.nanoTime() - openedNanos),
+                                                      Optional.ofNullable(rawFailure)));
+        }
         ctx.fireChannelInactive();
+    }
+
+    private void rawFailed(TunnelException e) {
+        if (listener != null && rawFailure == null) {
+            rawFailure = e;
+        }
     }
 
     private void fail(TunnelException e) {

@@ -15,33 +15,69 @@ public final class Http2Support {
 
     private Http2Support() { }
 
+    /**
+     * The RST_STREAM limits of one connection: resets received (any code) and error resets sent (any code but
+     * NO_ERROR and CANCEL) per window of {@code windowSeconds}.
+     */
+    public record ResetLimits(int maxReceived, int maxErrorsSent, int windowSeconds) {
+        public static final ResetLimits DEFAULT = of(HboneDefaults.MAX_RESETS_RECEIVED_PER_WINDOW,
+                                                     HboneDefaults.MAX_ERROR_RESETS_SENT_PER_WINDOW,
+                                                     HboneDefaults.RST_WINDOW);
+
+        public ResetLimits {
+            if (maxReceived < 1 || maxErrorsSent < 1 || windowSeconds < 1) {
+                throw new IllegalArgumentException("reset limits and window must be positive: " + maxReceived + ", "
+                                                   + maxErrorsSent + ", " + windowSeconds + " s");
+            }
+        }
+
+        /** Validates; the window is rounded to whole seconds (Netty's unit), at least one. */
+        public static ResetLimits of(int maxReceived, int maxErrorsSent, java.time.Duration window) {
+            long seconds = window.toSeconds();
+            if (window.isNegative() || window.isZero() || seconds > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("window must be between 1 s and " + Integer.MAX_VALUE + " s: "
+                                                   + window);
+            }
+            return new ResetLimits(maxReceived, maxErrorsSent, (int) Math.max(1, seconds));
+        }
+    }
+
     public static Http2FrameCodec serverCodec(long gracefulShutdownMillis) {
+        return serverCodec(gracefulShutdownMillis, ResetLimits.DEFAULT);
+    }
+
+    public static Http2FrameCodec serverCodec(long gracefulShutdownMillis, ResetLimits resets) {
         Http2Settings settings = new Http2Settings()
                 .initialWindowSize(HboneDefaults.STREAM_WINDOW)
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxConcurrentStreams(HboneDefaults.SERVER_MAX_CONCURRENT_STREAMS)
                 .maxHeaderListSize(HboneDefaults.SERVER_MAX_HEADER_LIST_SIZE);
-        return withLimits(Http2FrameCodecBuilder.forServer(), settings, gracefulShutdownMillis).build();
+        return withLimits(Http2FrameCodecBuilder.forServer(), settings, gracefulShutdownMillis, resets).build();
     }
 
     public static Http2FrameCodec clientCodec(long gracefulShutdownMillis) {
+        return clientCodec(gracefulShutdownMillis, ResetLimits.DEFAULT);
+    }
+
+    public static Http2FrameCodec clientCodec(long gracefulShutdownMillis, ResetLimits resets) {
         Http2Settings settings = new Http2Settings()
                 .pushEnabled(false)
                 .initialWindowSize(HboneDefaults.STREAM_WINDOW)
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxHeaderListSize(HboneDefaults.CLIENT_MAX_HEADER_LIST_SIZE);
-        return withLimits(Http2FrameCodecBuilder.forClient(), settings, gracefulShutdownMillis).build();
+        return withLimits(Http2FrameCodecBuilder.forClient(), settings, gracefulShutdownMillis, resets).build();
     }
 
     private static Http2FrameCodecBuilder withLimits(Http2FrameCodecBuilder b, Http2Settings settings,
-                                                     long gracefulShutdownMillis) {
+                                                     long gracefulShutdownMillis, ResetLimits resets) {
         return b.initialSettings(settings)
                 .validateHeaders(true)
                 .gracefulShutdownTimeoutMillis(gracefulShutdownMillis)
-                .decoderEnforceMaxRstFramesPerWindow(HboneDefaults.MAX_RST_FRAMES_PER_WINDOW,
-                                                     HboneDefaults.RST_WINDOW_SECONDS)
-                .encoderEnforceMaxRstFramesPerWindow(HboneDefaults.MAX_RST_FRAMES_PER_WINDOW,
-                                                     HboneDefaults.RST_WINDOW_SECONDS)
+                // Netty counts every RST_STREAM received on a live stream (CANCEL included): sized for pooled
+                // connections that cancel many tunnels, still far below a Rapid Reset burst.
+                .decoderEnforceMaxRstFramesPerWindow(resets.maxReceived(), resets.windowSeconds())
+                // Netty counts only the error resets we send (not NO_ERROR/CANCEL): MadeYouReset.
+                .encoderEnforceMaxRstFramesPerWindow(resets.maxErrorsSent(), resets.windowSeconds())
                 .decoderEnforceMaxConsecutiveEmptyDataFrames(HboneDefaults.MAX_CONSECUTIVE_EMPTY_DATA_FRAMES)
                 .decoderEnforceMaxSmallContinuationFrames(HboneDefaults.MAX_SMALL_CONTINUATION_FRAMES)
                 .encoderEnforceMaxQueuedControlFrames(HboneDefaults.MAX_QUEUED_CONTROL_FRAMES);

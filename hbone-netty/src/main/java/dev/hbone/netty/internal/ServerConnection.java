@@ -41,7 +41,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
     private Http2FrameCodec codec;
 
     /** What every connection of one server shares. */
-    public record ServerSettings(long gracefulShutdownMillis, long pingIntervalNanos, long pingTimeoutNanos) { }
+    public record ServerSettings(long gracefulShutdownMillis, long pingIntervalNanos, long pingTimeoutNanos,
+                                 Http2Support.ResetLimits resetLimits) { }
 
     public ServerConnection(SSLEngine engine, TlsEngineFactory tls, TlsBindings bindings, SpiffeId localIdentity,
                             TunnelHandler handler, TunnelListener listener, ServerSettings settings) {
@@ -105,7 +106,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            codec = Http2Support.serverCodec(settings.gracefulShutdownMillis());
+            codec = Http2Support.serverCodec(settings.gracefulShutdownMillis(), settings.resetLimits());
             ServerConnection self = this;
             ctx.pipeline().addBefore(ctx.name(), null, codec);
             ctx.pipeline().addBefore(ctx.name(), null, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {

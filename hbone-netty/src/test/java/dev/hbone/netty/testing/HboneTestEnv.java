@@ -76,13 +76,19 @@ public final class HboneTestEnv implements AutoCloseable {
     }
 
     public NettyHboneServer server(TunnelHandler handler, TunnelListener listener, SpiffeId id) {
-        NettyHboneServer s = NettyHboneServer.builder()
+        return server(handler, listener, id, b -> b);
+    }
+
+    /** A server as above, with builder settings of the test's own (e.g. short PING intervals). */
+    public NettyHboneServer server(TunnelHandler handler, TunnelListener listener, SpiffeId id,
+                                   UnaryOperator<NettyHboneServer.Builder> customize) {
+        NettyHboneServer s = customize.apply(NettyHboneServer.builder()
                 .bind(new InetSocketAddress("127.0.0.1", 0))
                 .tls(tls)
                 .identity(id)
                 .handler(handler)
                 .listener(listener)
-                .threads(2)
+                .threads(2))
                 .start();
         closeables.add(() -> s.drain(Duration.ofMillis(200)).get(10, TimeUnit.SECONDS));
         return s;

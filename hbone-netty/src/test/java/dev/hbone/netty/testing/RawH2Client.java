@@ -11,8 +11,11 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -39,12 +42,55 @@ public final class RawH2Client implements AutoCloseable {
     public static final Object CLOSED = "CLOSED";
 
     private final Channel channel;
+    /** Connection-level frames received: {@link GoAway}s and {@link Ping}s. */
+    public final BlockingQueue<Object> connectionEvents;
 
-    private RawH2Client(Channel channel) {
+    /** A GOAWAY's error code. */
+    public record GoAway(long errorCode) { }
+
+    /** A PING (not an ack) from the peer. */
+    public record Ping(long content) { }
+
+    private final BlockingQueue<Long> pingAcks;
+    private long nextPing = 1;
+
+    private RawH2Client(Channel channel, BlockingQueue<Object> connectionEvents, BlockingQueue<Long> pingAcks) {
         this.channel = channel;
+        this.connectionEvents = connectionEvents;
+        this.pingAcks = pingAcks;
+    }
+
+    /**
+     * Sends a PING after everything written so far and waits for its ack: the peer has read all of it. A burst
+     * paced in such rounds never leaves unread bytes at the peer, so a peer that closes on us does so with FIN (and
+     * its GOAWAY arrives) rather than a TCP reset.
+     *
+     * @return false if the connection closed instead
+     */
+    public boolean roundTrip() throws InterruptedException {
+        long payload = nextPing++;
+        channel.writeAndFlush(new DefaultHttp2PingFrame(payload));
+        while (channel.isActive() || !pingAcks.isEmpty()) {
+            Long ack = pingAcks.poll(50, TimeUnit.MILLISECONDS);
+            if (ack != null && ack == payload) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public static RawH2Client connect(HboneTestEnv env, InetSocketAddress server) throws Exception {
+        return connect(env, server, true);
+    }
+
+    /**
+     * Connects; with {@code answerPings} false the client never acks the peer's PINGs (a peer that stopped
+     * responding while its socket stays open).
+     */
+    public static RawH2Client connect(HboneTestEnv env, InetSocketAddress server, boolean answerPings)
+            throws Exception {
+        BlockingQueue<Object> connectionEvents = new LinkedBlockingQueue<>();
+        BlockingQueue<Long> pingAcks = new LinkedBlockingQueue<>();
         env.tls.loadIdentity(env.clientId).get(10, TimeUnit.SECONDS);
         TlsEngineFactory tls = new TlsEngineFactory(env.tls, false);
         SslHandler[] ssl = new SslHandler[1];
@@ -55,12 +101,33 @@ public final class RawH2Client implements AutoCloseable {
                         SSLEngine engine = tls.newEngine(ch.alloc());
                         env.tls.bindings().bind(engine, env.clientId, Set.of(env.serverId));
                         ssl[0] = new SslHandler(engine);
-                        ch.pipeline().addLast(ssl[0], Http2FrameCodecBuilder.forClient().validateHeaders(false).build(),
-                                              new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+                        ch.pipeline().addLast(ssl[0], Http2FrameCodecBuilder.forClient().validateHeaders(false)
+                                                                      .autoAckPingFrame(answerPings).build(),
+                                              new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()),
+                                              new ChannelInboundHandlerAdapter() {
+                                                  @Override
+                                                  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                                      if (msg instanceof Http2GoAwayFrame g) {
+                                                          connectionEvents.add(new GoAway(g.errorCode()));
+                                                      } else if (msg instanceof Http2PingFrame p) {
+                                                          if (p.ack()) {
+                                                              pingAcks.add(p.content());
+                                                          } else {
+                                                              connectionEvents.add(new Ping(p.content()));
+                                                          }
+                                                      }
+                                                      ReferenceCountUtil.release(msg);
+                                                  }
+
+                                                  @Override
+                                                  public void exceptionCaught(ChannelHandlerContext ctx, Throwable t) {
+                                                      ctx.close(); // the peer closed on us: expected in these tests
+                                                  }
+                                              });
                     }
                 }).connect(server).sync().channel();
         ssl[0].handshakeFuture().sync();
-        return new RawH2Client(ch);
+        return new RawH2Client(ch, connectionEvents, pingAcks);
     }
 
     public Channel channel() {
@@ -78,6 +145,28 @@ public final class RawH2Client implements AutoCloseable {
         }
         ch.flush();
         return s;
+    }
+
+    /**
+     * Opens a stream, sends {@code headers} and resets it right away (RST_STREAM(CANCEL)), all on the event loop,
+     * without waiting for anything: the Rapid Reset pattern.
+     *
+     * @return false if the connection is gone
+     */
+    public boolean openAndCancel(Http2Headers headers) throws Exception {
+        if (!channel.isActive()) {
+            return false;
+        }
+        var opened = new Http2StreamChannelBootstrap(channel).handler(new ChannelInboundHandlerAdapter()).open().await();
+        if (!opened.isSuccess()) {
+            return false;
+        }
+        Http2StreamChannel ch = opened.getNow();
+        ch.eventLoop().execute(() -> {
+            ch.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false));
+            ch.close(); // RST_STREAM(CANCEL) once the stream exists
+        });
+        return true;
     }
 
     public static Http2Headers connect(String authority) {

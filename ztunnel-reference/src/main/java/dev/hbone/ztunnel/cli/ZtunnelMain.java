@@ -148,6 +148,15 @@ public final class ZtunnelMain implements Callable<Integer> {
             System.err.println("ztunnel: invalid setting: " + e.getMessage());
             return EXIT_INVALID_SETTINGS;
         }
+        // The hook exists before anything starts, so a SIGTERM at any moment drains what is running.
+        java.util.concurrent.atomic.AtomicReference<NodeProxy> running = new java.util.concurrent.atomic.AtomicReference<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            NodeProxy p = running.get();
+            if (p != null) {
+                log.info("SIGTERM: shutting down");
+                p.shutdown().join();
+            }
+        }, "sigterm-drain"));
         NodeProxy proxy;
         try {
             proxy = NodeProxy.start(config);
@@ -155,7 +164,7 @@ public final class ZtunnelMain implements Callable<Integer> {
             log.error("failed to start: {}", e.getMessage(), e);
             return EXIT_START_FAILED;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> proxy.shutdown().join(), "sigterm-drain"));
+        running.set(proxy);
         proxy.awaitTermination();
         return 0;
     }

@@ -629,7 +629,8 @@ class LocalConfigTest {
                 policies:
                 - {name: p, namespace: ns, scope: Namespace, action: Allow}
                 - {name: p, namespace: ns, scope: Namespace, action: Deny}
-                """)).containsExactly("local.yaml: policies: duplicate ztunnel policy ns/p (the first one is kept)");
+                """)).containsExactly("local.yaml: policies[1]: duplicate ztunnel policy ns/p: already defined at policies[0];"
+                        + " this definition is refused");
     }
 
     static Stream<Arguments> badDocuments() {

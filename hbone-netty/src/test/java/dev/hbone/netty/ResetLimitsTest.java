@@ -1,0 +1,136 @@
+package dev.hbone.netty;
+
+import dev.hbone.api.Tunnel;
+import dev.hbone.api.TunnelInfo;
+import dev.hbone.api.TunnelListener;
+import dev.hbone.netty.testing.HboneTestEnv;
+import dev.hbone.netty.testing.RawH2Client;
+import dev.hbone.netty.testing.TunnelIo;
+import io.netty.handler.codec.http2.Http2Error;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * RST_STREAM limits with the defaults: a Rapid Reset burst (CVE-2023-44487) ends the connection with
+ * GOAWAY(ENHANCE_YOUR_CALM), while a pooled connection that cancels hundreds of tunnels (HBONE's normal early close)
+ * keeps working.
+ */
+class ResetLimitsTest {
+    private HboneTestEnv env;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        env = new HboneTestEnv();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        env.close();
+    }
+
+    /**
+     * Opens and cancels up to {@code max} streams in rounds of {@code round} (each round ends with a PING round trip,
+     * so it goes out as a burst of thousands per second), then one per round once {@code limit} is reached: the
+     * server then reads everything we sent before it closes, and its GOAWAY is not lost to a TCP reset.
+     *
+     * @return how many went out before the server closed the connection
+     */
+    private static int burst(RawH2Client raw, int max, int round, int limit) throws Exception {
+        int sent = 0;
+        while (sent < max) {
+            int n = sent < limit ? Math.min(round, limit - sent) : 1;
+            for (int i = 0; i < n; i++) {
+                if (!raw.openAndCancel(RawH2Client.connect("127.0.0.1:1"))) {
+                    return sent;
+                }
+                sent++;
+            }
+            if (!raw.roundTrip()) {
+                return sent;
+            }
+        }
+        return sent;
+    }
+
+    @Test
+    void rapidResetBurstGetsGoAwayEnhanceYourCalm() throws Exception {
+        TcpForwarder forwarder = TcpForwarder.builder().build();
+        // Port 1: a CONNECT that is never answered, so every reset arrives before the answer (the costly case).
+        NettyHboneServer server = env.server(t -> {
+            if (t.authority().port() != 1) {
+                forwarder.handle(t);
+            }
+        }, TunnelListener.NOOP);
+        int sent = 0;
+        try (RawH2Client raw = RawH2Client.connect(env, server.localAddress())) {
+            // Far more than the limit, in rounds of 100 (thousands per second); ends when the server closes.
+            sent = burst(raw, 20 * HboneDefaults.MAX_RESETS_RECEIVED_PER_WINDOW, 100,
+                         HboneDefaults.MAX_RESETS_RECEIVED_PER_WINDOW);
+            assertThat(raw.channel().closeFuture().await(20, TimeUnit.SECONDS)).as("closed after %d resets", sent)
+                                                                             .isTrue();
+            Object goAway = raw.connectionEvents.poll(20, TimeUnit.SECONDS);
+            assertThat(goAway).isEqualTo(new RawH2Client.GoAway(Http2Error.ENHANCE_YOUR_CALM.code()));
+        }
+        assertThat(sent).isGreaterThan(HboneDefaults.MAX_RESETS_RECEIVED_PER_WINDOW);
+        // Other connections are unaffected.
+        Tunnel good = env.client().open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
+        var read = TunnelIo.readAll(good);
+        String written = TunnelIo.writeRandom(good, 10_000, 1, 4096).get(20, TimeUnit.SECONDS);
+        assertThat(read.get(20, TimeUnit.SECONDS).sha256()).isEqualTo(written);
+    }
+
+    @Test
+    void pooledConnectionCancellingHundredsOfTunnelsKeepsWorking() throws Exception {
+        TcpForwarder forwarder = TcpForwarder.builder().build();
+        Set<InetSocketAddress> clientConnections = ConcurrentHashMap.newKeySet();
+        // Port 1: accepted without an upstream; the client cancels each one after the 200.
+        NettyHboneServer server = env.server(t -> {
+            if (t.authority().port() == 1) {
+                t.accept();
+            } else {
+                forwarder.handle(t);
+            }
+        }, new TunnelListener() {
+            @Override
+            public void onOpened(TunnelInfo tunnel) {
+                clientConnections.add(tunnel.remoteAddress());
+            }
+        });
+        NettyHboneClient client = env.client();
+        // Netty's default (200 RST_STREAM per 30 s) would close the connection two thirds of the way through.
+        int cancels = 300;
+        for (int i = 0; i < cancels; i++) {
+            Tunnel t = client.open(env.request(server, "127.0.0.1:1").build()).get(20, TimeUnit.SECONDS);
+            t.abort(); // RST_STREAM(CANCEL)
+            t.closeFuture().get(20, TimeUnit.SECONDS);
+        }
+        Tunnel good = client.open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
+        var read = TunnelIo.readAll(good);
+        String written = TunnelIo.writeRandom(good, 10_000, 2, 4096).get(20, TimeUnit.SECONDS);
+        assertThat(read.get(20, TimeUnit.SECONDS).sha256()).isEqualTo(written);
+        assertThat(clientConnections).as("every tunnel on the one pooled connection").hasSize(1);
+        assertThat(client.pooledConnections()).isEqualTo(1);
+    }
+
+    @Test
+    void limitsAreConfigurable() throws Exception {
+        NettyHboneServer server = env.server(t -> { }, TunnelListener.NOOP, env.serverId,
+                                             b -> b.resetLimits(5, 5, java.time.Duration.ofSeconds(60)));
+        try (RawH2Client raw = RawH2Client.connect(env, server.localAddress())) {
+            burst(raw, 1000, 3, 5);
+            assertThat(raw.channel().closeFuture().await(20, TimeUnit.SECONDS)).isTrue();
+            Object goAway = raw.connectionEvents.poll(20, TimeUnit.SECONDS);
+            assertThat(goAway).isEqualTo(new RawH2Client.GoAway(Http2Error.ENHANCE_YOUR_CALM.code()));
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () ->
+                NettyHboneClient.builder().resetLimits(0, 1, java.time.Duration.ofSeconds(1)));
+    }
+}
