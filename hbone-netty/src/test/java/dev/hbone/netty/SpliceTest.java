@@ -132,6 +132,37 @@ class SpliceTest {
         assertThat(events).isEmpty();
     }
 
+    @Test
+    void aClientHandlerThatCannotBeInstalledFailsTheOpenAtOnce() throws Exception {
+        NettyHboneServer server = env.server();
+        NettyHboneClient client = env.client();
+        RawStream notSharable = new RawStream();
+        Http2StreamChannel first = client.openChannel(env.request(server, env.echo.authority()).build(), notSharable)
+                                         .get(20, TimeUnit.SECONDS);
+        // The same (non-@Sharable) handler again: the 200 arrives, the handler cannot be added.
+        var second = client.openChannel(env.request(server, env.echo.authority())
+                                           .timeout(java.time.Duration.ofSeconds(120)).build(), notSharable);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                                                              () -> second.get(30, TimeUnit.SECONDS));
+        assertThat(e.getCause()).isInstanceOf(dev.hbone.api.TunnelException.class)
+                                .hasMessageContaining("cannot install the tunnel's handler");
+        first.close();
+    }
+
+    @Test
+    void aServerHandlerThatCannotBeInstalledIsRefusedWith503() throws Exception {
+        io.netty.channel.ChannelHandler notSharable = new io.netty.channel.ChannelInboundHandlerAdapter();
+        NettyHboneServer server = env.server(t -> ((NettyIncomingTunnel) t).acceptChannel(notSharable),
+                                             dev.hbone.api.TunnelListener.NOOP);
+        NettyHboneClient client = env.client();
+        Tunnel first = client.open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class, () ->
+                client.open(env.request(server, env.echo.authority()).build()).get(30, TimeUnit.SECONDS));
+        assertThat(e.getCause()).isInstanceOf(dev.hbone.api.TunnelException.class);
+        assertThat(((dev.hbone.api.TunnelException) e.getCause()).status()).hasValue(503);
+        first.abort();
+    }
+
     private static byte[] readAll(SocketChannel c) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
