@@ -133,6 +133,28 @@ class SpliceTest {
     }
 
     @Test
+    void reportsARawClientChannelResetByThePeerAsFailed() throws Exception {
+        NettyHboneServer server = env.server(t -> ((NettyIncomingTunnel) t)
+                .acceptChannel(new io.netty.channel.ChannelInboundHandlerAdapter())
+                .writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+                        io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR)), dev.hbone.api.TunnelListener.NOOP);
+        java.util.concurrent.CompletableFuture<dev.hbone.api.TunnelStats> closed = new CompletableFuture<>();
+        NettyHboneClient client = env.client(b -> b.listener(new dev.hbone.api.TunnelListener() {
+            @Override
+            public void onClosed(dev.hbone.api.TunnelInfo tunnel, dev.hbone.api.TunnelStats stats) {
+                closed.complete(stats);
+            }
+        }));
+        client.openChannel(env.request(server, env.echo.authority()).build(), new RawStream())
+              .get(20, TimeUnit.SECONDS);
+        dev.hbone.api.TunnelStats stats = closed.get(20, TimeUnit.SECONDS);
+        assertThat(stats.failure()).hasValueSatisfying(f -> {
+            assertThat(f.reason()).isEqualTo(dev.hbone.api.TunnelException.Reason.RESET);
+            assertThat(f.resetCode()).hasValue(io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR.code());
+        });
+    }
+
+    @Test
     void aClientHandlerThatCannotBeInstalledFailsTheOpenAtOnce() throws Exception {
         NettyHboneServer server = env.server();
         NettyHboneClient client = env.client();
