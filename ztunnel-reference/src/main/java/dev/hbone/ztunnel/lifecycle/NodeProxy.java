@@ -227,7 +227,7 @@ public final class NodeProxy implements AutoCloseable {
     private void runShutdown() {
         Instant start = Instant.now();
         readiness.register("draining");
-        Duration grace = config.terminationGracePeriod();
+        Duration grace = config.connectionTerminationDeadline();
         log.info("shutting down: draining {} component(s) for at most {} ms", drainables.size(), grace.toMillis());
         List<CompletableFuture<Void>> drains = new ArrayList<>();
         for (Drainable d : drainables) {

@@ -124,7 +124,7 @@ class NodeProxyTest {
 
     @Test
     void quitquitquitDrainsThenForceClosesAfterTheDeadline() throws Exception {
-        NodeProxy p = start("--termination-grace-period=200ms");
+        NodeProxy p = start("--connection-termination-deadline=200ms");
         CountDownLatch drained = new CountDownLatch(1);
         CountDownLatch forced = new CountDownLatch(1);
         p.addDrainable(new Drainable() {
@@ -156,7 +156,7 @@ class NodeProxyTest {
 
     @Test
     void drainedComponentsAreNotForceClosed() throws Exception {
-        NodeProxy p = start("--termination-grace-period=10s");
+        NodeProxy p = start("--connection-termination-deadline=10s");
         CountDownLatch forced = new CountDownLatch(1);
         p.addDrainable(new Drainable() {
             @Override
