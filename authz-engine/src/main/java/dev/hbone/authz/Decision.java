@@ -1,5 +1,6 @@
 package dev.hbone.authz;
 
+import dev.hbone.authz.internal.PolicyCompiler;
 import dev.hbone.authz.model.Action;
 import java.util.ArrayList;
 import java.util.List;
@@ -179,11 +180,13 @@ public final class Decision {
         if (w > 0) {
             sb.append(" warnings=").append(w);
         }
-        return sb.toString();
+        // Names come from user files (ztunnel policy names are free-form): never let one split the log line.
+        return PolicyCompiler.escape(sb.toString());
     }
 
     /** A few lines a person can read: the verdict, why, dry-run results and warnings. */
     public String explain() {
+        String policy = this.policy == null ? null : PolicyCompiler.escape(this.policy);
         StringBuilder sb = new StringBuilder();
         sb.append(allowed ? "ALLOW" : "DENY").append(": ");
         switch (reason) {
@@ -200,27 +203,27 @@ public final class Decision {
             case DENY_MATCHED -> sb.append("rule ").append(ruleIndex).append(" of DENY ").append(policyKind)
                     .append(' ').append(policy).append(" matched");
             case NO_ALLOW_MATCHED -> sb.append("ALLOW policies apply but none matched; candidates: ")
-                    .append(String.join(", ", candidatePolicies()));
+                    .append(PolicyCompiler.escape(String.join(", ", candidatePolicies())));
             case PLAINTEXT_REJECTED -> sb.append("PeerAuthentication ").append(policy)
                     .append(" requires mTLS (STRICT) on this port and the connection has no peer identity");
             default -> throw new AssertionError(reason);
         }
         sb.append('\n');
         if (externalAuthorizer != null) {
-            sb.append("  CUSTOM: the request must also be allowed by ext-authz provider ").append(externalAuthorizer)
+            sb.append("  CUSTOM: the request must also be allowed by ext-authz provider ").append(PolicyCompiler.escape(externalAuthorizer))
                     .append('\n');
         }
         if (!audits.isEmpty()) {
-            sb.append("  AUDIT: matched ").append(String.join(", ", audits)).append('\n');
+            sb.append("  AUDIT: matched ").append(PolicyCompiler.escape(String.join(", ", audits))).append('\n');
         }
         for (DryRunResult r : dryRun) {
-            sb.append("  dry-run ").append(r).append('\n');
+            sb.append("  dry-run ").append(PolicyCompiler.escape(r.toString())).append('\n');
         }
         if (!dryRun.isEmpty()) {
             sb.append("  with dry-run policies enforced: ").append(dryRunAllowed ? "ALLOW" : "DENY").append('\n');
         }
         for (CompileWarning w : warnings()) {
-            sb.append("  ").append(w).append('\n');
+            sb.append("  ").append(PolicyCompiler.escape(w.toString())).append('\n');
         }
         return sb.toString();
     }

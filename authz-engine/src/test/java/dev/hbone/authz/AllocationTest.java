@@ -50,6 +50,13 @@ class AllocationTest {
         conns.add(ConnectionAttributes.builder().sourceIp("10.1.1.1").destinationPort(8080).build()); // plaintext
         Destination d4 = Destination.builder("ns").labels(Map.of("app", "app0")).build();
         conns.add(conn("cluster.local/ns/other/sa/s0", "10.0.0.1")); // DENY matched on app0
+        conns.add(conn("cluster.local/ns/infra/sa/waypoint", "10.2.0.1")); // the implicit waypoint ALLOW, below
+        // istiod's implicit waypoint ALLOW (PILOT_AUTO_ALLOW_WAYPOINT_POLICY) costs no allocation either
+        CompiledPolicies withWaypoint = loaded.policies().compile(CompileOptions.ztunnel().withImplicitWaypointAllow(true));
+        Destination dw = Destination.builder("ns").labels(Map.of("app", "app1")).waypointIdentities(List.of(
+                WaypointIdentity.of("cluster.local", "infra", "waypoint", "waypoint", "waypoint-2"))).build();
+        assertThat(withWaypoint.evaluate(dw, conns.get(conns.size() - 1)).policy())
+                .isEqualTo("infra/istio_allow_waypoint_infra_waypoint");
 
         com.sun.management.ThreadMXBean bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long tid = Thread.currentThread().getId();
@@ -58,6 +65,7 @@ class AllocationTest {
             for (ConnectionAttributes c : conns) {
                 sink += compiled.evaluate(d, c).allowed() ? 1 : 0;
                 sink += compiled.evaluate(d4, c).allowed() ? 1 : 0;
+                sink += withWaypoint.evaluate(dw, c).allowed() ? 1 : 0;
             }
         }
         ConnectionAttributes[] arr = conns.toArray(ConnectionAttributes[]::new);
@@ -66,12 +74,13 @@ class AllocationTest {
             for (ConnectionAttributes c : arr) {
                 sink += compiled.evaluate(d, c).allowed() ? 1 : 0;
                 sink += compiled.evaluate(d4, c).allowed() ? 1 : 0;
+                sink += withWaypoint.evaluate(dw, c).allowed() ? 1 : 0;
             }
         }
         long allocated = bean.getThreadAllocatedBytes(tid) - before;
         assertThat(sink).isPositive();
-        // 100 000 evaluations; allow a little for the measuring itself.
-        assertThat(allocated).as("bytes allocated by 100k L4 evaluations").isLessThan(4096);
+        // 180 000 evaluations; allow a little for the measuring itself.
+        assertThat(allocated).as("bytes allocated by 180k L4 evaluations").isLessThan(4096);
     }
 
     private static ConnectionAttributes conn(String principal, String ip) {

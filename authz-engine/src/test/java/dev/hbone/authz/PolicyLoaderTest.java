@@ -149,6 +149,29 @@ class PolicyLoaderTest {
                 """, "spec.portLevelMtls: portLevelMtls requires a selector");
     }
 
+    @Test
+    void kubernetesNamesOnlyAndNoNameCanSplitALogLine() {
+        // Found by LoaderJazzerFuzzTest: a quoted name with line breaks made Decision.toLogString() multi-line.
+        assertError(GOOD.replace("name: good", "name: \"ev\\nil\""), "metadata.name: \"ev\\nil\" is not a Kubernetes name"
+                + " (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253"
+                + " characters)");
+        assertError(GOOD.replace("name: good", "name: Good"), "metadata.name: \"Good\" is not a Kubernetes name"
+                + " (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253"
+                + " characters)");
+        assertError(GOOD.replace("namespace: ns", "namespace: a.b"), "metadata.namespace: \"a.b\" is not a Kubernetes"
+                + " namespace (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63"
+                + " characters)");
+        assertThat(loader.loadString("f.yaml", GOOD.replace("name: good", "name: a.b-1")).errors()).isEmpty();
+        // ztunnel policy names are free-form (istiod uses '_'), so the decision escapes them instead
+        LoadResult r = loader.loadString("l.yaml",
+                "policies:\n- {name: \"x\\ny\", namespace: ns, scope: Namespace, action: Allow}\n");
+        assertThat(r.errors()).isEmpty();
+        Decision d = r.policies().compile(CompileOptions.ztunnel()).evaluate(Destination.builder("ns").build(),
+                ConnectionAttributes.builder().destinationPort(80).build());
+        assertThat(d.toLogString()).isEqualTo("deny reason=no-allow-matched candidates=ns/x\\ny");
+        assertThat(d.explain()).contains("candidates: ns/x\\ny").hasLineCount(1);
+    }
+
     private void assertError(String yaml, String expected) {
         LoadResult r = loader.loadString("f.yaml", yaml);
         assertThat(r.errors()).singleElement().hasToString("f.yaml doc#1 " + expected);

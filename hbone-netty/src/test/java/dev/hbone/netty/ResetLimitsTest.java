@@ -121,6 +121,37 @@ class ResetLimitsTest {
     }
 
     @Test
+    void madeYouResetGetsGoAwayEnhanceYourCalm() throws Exception {
+        // MadeYouReset (CVE-2025-8671): the client makes the server send error resets (here HEADERS after the 200,
+        // answered with RST_STREAM(PROTOCOL_ERROR)); one more than the limit ends the connection.
+        NettyHboneServer server = env.server(); // forwards to the echo upstream, reading the stream as it goes
+        try (RawH2Client raw = RawH2Client.connect(env, server.localAddress())) {
+            int provoked = 0;
+            while (provoked <= HboneDefaults.MAX_ERROR_RESETS_SENT_PER_WINDOW && raw.channel().isActive()) {
+                RawH2Client.RawStream s = raw.open(RawH2Client.connect(env.echo.authority()), false, null);
+                Object answer = s.next();
+                if (answer == RawH2Client.CLOSED) {
+                    break;
+                }
+                assertThat(((io.netty.handler.codec.http2.Http2HeadersFrame) answer).headers().status().toString())
+                        .isEqualTo("200");
+                s.sendHeaders(new io.netty.handler.codec.http2.DefaultHttp2Headers().add("x-trailer", "1"), true);
+                Object reset = s.next();
+                if (reset instanceof io.netty.handler.codec.http2.Http2ResetFrame rst) {
+                    assertThat(rst.errorCode()).isEqualTo(Http2Error.PROTOCOL_ERROR.code());
+                    provoked++;
+                } else {
+                    break; // the connection went away
+                }
+            }
+            assertThat(raw.channel().closeFuture().await(20, TimeUnit.SECONDS)).as("closed after %d", provoked)
+                                                                             .isTrue();
+            assertThat(raw.connectionEvents.poll(20, TimeUnit.SECONDS))
+                    .isEqualTo(new RawH2Client.GoAway(Http2Error.ENHANCE_YOUR_CALM.code()));
+        }
+    }
+
+    @Test
     void limitsAreConfigurable() throws Exception {
         NettyHboneServer server = env.server(t -> { }, TunnelListener.NOOP, env.serverId,
                                              b -> b.resetLimits(5, 5, java.time.Duration.ofSeconds(60)));

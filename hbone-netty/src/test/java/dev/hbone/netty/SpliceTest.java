@@ -132,6 +132,59 @@ class SpliceTest {
         assertThat(events).isEmpty();
     }
 
+    @Test
+    void reportsARawClientChannelResetByThePeerAsFailed() throws Exception {
+        NettyHboneServer server = env.server(t -> ((NettyIncomingTunnel) t)
+                .acceptChannel(new io.netty.channel.ChannelInboundHandlerAdapter())
+                .writeAndFlush(new io.netty.handler.codec.http2.DefaultHttp2ResetFrame(
+                        io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR)), dev.hbone.api.TunnelListener.NOOP);
+        java.util.concurrent.CompletableFuture<dev.hbone.api.TunnelStats> closed = new CompletableFuture<>();
+        NettyHboneClient client = env.client(b -> b.listener(new dev.hbone.api.TunnelListener() {
+            @Override
+            public void onClosed(dev.hbone.api.TunnelInfo tunnel, dev.hbone.api.TunnelStats stats) {
+                closed.complete(stats);
+            }
+        }));
+        client.openChannel(env.request(server, env.echo.authority()).build(), new RawStream())
+              .get(20, TimeUnit.SECONDS);
+        dev.hbone.api.TunnelStats stats = closed.get(20, TimeUnit.SECONDS);
+        assertThat(stats.failure()).hasValueSatisfying(f -> {
+            assertThat(f.reason()).isEqualTo(dev.hbone.api.TunnelException.Reason.RESET);
+            assertThat(f.resetCode()).hasValue(io.netty.handler.codec.http2.Http2Error.INTERNAL_ERROR.code());
+        });
+    }
+
+    @Test
+    void aClientHandlerThatCannotBeInstalledFailsTheOpenAtOnce() throws Exception {
+        NettyHboneServer server = env.server();
+        NettyHboneClient client = env.client();
+        RawStream notSharable = new RawStream();
+        Http2StreamChannel first = client.openChannel(env.request(server, env.echo.authority()).build(), notSharable)
+                                         .get(20, TimeUnit.SECONDS);
+        // The same (non-@Sharable) handler again: the 200 arrives, the handler cannot be added.
+        var second = client.openChannel(env.request(server, env.echo.authority())
+                                           .timeout(java.time.Duration.ofSeconds(120)).build(), notSharable);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                                                              () -> second.get(30, TimeUnit.SECONDS));
+        assertThat(e.getCause()).isInstanceOf(dev.hbone.api.TunnelException.class)
+                                .hasMessageContaining("cannot install the tunnel's handler");
+        first.close();
+    }
+
+    @Test
+    void aServerHandlerThatCannotBeInstalledIsRefusedWith503() throws Exception {
+        io.netty.channel.ChannelHandler notSharable = new io.netty.channel.ChannelInboundHandlerAdapter();
+        NettyHboneServer server = env.server(t -> ((NettyIncomingTunnel) t).acceptChannel(notSharable),
+                                             dev.hbone.api.TunnelListener.NOOP);
+        NettyHboneClient client = env.client();
+        Tunnel first = client.open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
+        var e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class, () ->
+                client.open(env.request(server, env.echo.authority()).build()).get(30, TimeUnit.SECONDS));
+        assertThat(e.getCause()).isInstanceOf(dev.hbone.api.TunnelException.class);
+        assertThat(((dev.hbone.api.TunnelException) e.getCause()).status()).hasValue(503);
+        first.abort();
+    }
+
     private static byte[] readAll(SocketChannel c) {
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -422,6 +422,40 @@ public final class PolicyCompiler {
 
     /** Quotes a value for an error message. */
     public static String quote(String s) {
-        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+        return "\"" + escape(s.replace("\\", "\\\\").replace("\"", "\\\"")) + "\"";
+    }
+
+    /**
+     * Replaces control characters and line separators with Java-style escapes ({@code \n}, {@code \u0000}) so
+     * a user-supplied string can never split a log line or a message.
+     */
+    public static String escape(String s) {
+        int i = 0;
+        while (i < s.length() && !unsafe(s.charAt(i))) {
+            i++;
+        }
+        if (i == s.length()) {
+            return s;
+        }
+        StringBuilder sb = new StringBuilder(s.length() + 8).append(s, 0, i);
+        for (; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!unsafe(c)) {
+                sb.append(c);
+            } else if (c == '\n') {
+                sb.append("\\n");
+            } else if (c == '\r') {
+                sb.append("\\r");
+            } else if (c == '\t') {
+                sb.append("\\t");
+            } else {
+                sb.append(String.format("\\u%04x", (int) c));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static boolean unsafe(char c) {
+        return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
     }
 }

@@ -28,6 +28,10 @@ import org.snakeyaml.engine.v2.api.LoadSettings;
 
 /** YAML text → model objects, with a field path for every refusal. Stateless and thread-safe. */
 public final class ResourceReader {
+    private static final java.util.regex.Pattern DNS_LABEL =
+            java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+    private static final java.util.regex.Pattern DNS_SUBDOMAIN =
+            java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     private static final Set<String> API_VERSIONS = Set.of("security.istio.io/v1", "security.istio.io/v1beta1");
     private static final Set<String> METADATA_KEYS = Set.of("name", "namespace", "labels", "annotations",
             "creationTimestamp", "uid", "resourceVersion", "generation", "managedFields", "finalizers",
@@ -199,6 +203,17 @@ public final class ResourceReader {
         String name = str(req(meta, "name", prefix + "metadata."), prefix + "metadata.name", true);
         String ns = meta.containsKey("namespace") ? str(meta.get("namespace"), prefix + "metadata.namespace", true)
                 : "default";
+        // The Kubernetes API server accepts only these (a name a log line or key could be forged with is refused).
+        if (name.length() > 253 || !DNS_SUBDOMAIN.matcher(name).matches()) {
+            throw new PolicyException(prefix + "metadata.name", PolicyCompiler.quote(name) + " is not a Kubernetes"
+                    + " name (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit,"
+                    + " at most 253 characters)");
+        }
+        if (ns.length() > 63 || !DNS_LABEL.matcher(ns).matches()) {
+            throw new PolicyException(prefix + "metadata.namespace", PolicyCompiler.quote(ns) + " is not a"
+                    + " Kubernetes namespace (lowercase letters, digits and '-', starting and ending with a letter or"
+                    + " digit, at most 63 characters)");
+        }
         Map<String, String> annotations = stringMap(meta.get("annotations"), prefix + "metadata.annotations");
         Object ts = meta.get("creationTimestamp");
         String created = ts == null ? "" : String.valueOf(ts);

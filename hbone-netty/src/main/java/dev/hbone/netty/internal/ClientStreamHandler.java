@@ -65,14 +65,14 @@ public final class ClientStreamHandler extends ChannelDuplexHandler {
     }
 
     /**
-     * Reports this stream as a raw tunnel: {@code onOpened} now (the 200 arrived), {@code onClosed} with the bytes
-     * counted here when the stream ends. Called on the event loop while the 200 is handled.
+     * Reports this stream as a raw tunnel: {@code onOpened} once the tunnel's handler is in place (the 200 arrived),
+     * {@code onClosed} with the bytes counted here when the stream ends. Called on the event loop while the 200 is
+     * handled.
      */
     public void reportRaw(TunnelListener listener, TunnelInfo info) {
         this.listener = listener;
         this.info = info;
         this.openedNanos = System.nanoTime();
-        Listeners.opened(listener, info);
     }
 
     /** Sends the request; called once the stream channel is registered. */
@@ -107,9 +107,21 @@ public final class ClientStreamHandler extends ChannelDuplexHandler {
             if (msg instanceof Http2HeadersFrame headers) {
                 CharSequence status = headers.headers().status();
                 if (status != null && "200".contentEquals(status) && !headers.isEndStream()) {
+                    try {
+                        channel.pipeline().addLast(onEstablished.apply(channel));
+                    } catch (RuntimeException e) {
+                        // E.g. a handler that is not @Sharable and already in use: fail the opener now rather than
+                        // let the exception reach the pipeline's tail and the opener wait for its timeout.
+                        listener = null;
+                        fail(TunnelException.of(TunnelException.Reason.CONNECTION_CLOSED,
+                                                "cannot install the tunnel's handler: " + e, e));
+                        channel.close();
+                        return;
+                    }
                     open = true;
-                    ChannelHandler next = onEstablished.apply(channel);
-                    channel.pipeline().addLast(next);
+                    if (listener != null) {
+                        Listeners.opened(listener, info);
+                    }
                     channel.config().setAutoRead(false);
                     if (!established.complete(channel)) {
                         channel.close(); // the opener gave up (timeout) meanwhile

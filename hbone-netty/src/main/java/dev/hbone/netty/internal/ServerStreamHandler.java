@@ -195,7 +195,15 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
             throw new IllegalStateException("this tunnel was already answered");
         }
         Runnable task = () -> {
-            channel.pipeline().addLast(next);
+            try {
+                channel.pipeline().addLast(next);
+            } catch (RuntimeException e) {
+                // E.g. a handler that is not @Sharable and already in use: refuse instead of leaving the CONNECT
+                // unanswered (or the exception on an event loop).
+                log.warn("cannot install the handler of tunnel {}", info.authority(), e);
+                writeRefusal(RefusalStatus.SERVICE_UNAVAILABLE, "cannot install the tunnel's handler: " + e);
+                return;
+            }
             if (!channel.isActive()) {
                 // The client left while the upstream was being connected; the new handler sees channelInactive.
                 channel.pipeline().fireChannelInactive();
