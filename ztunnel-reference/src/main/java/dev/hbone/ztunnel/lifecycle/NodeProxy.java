@@ -191,6 +191,7 @@ public final class NodeProxy implements AutoCloseable {
     public Map<String, Object> configDump() {
         ProxyState s = state.current();
         Map<String, Object> dump = new LinkedHashMap<>();
+        dump.put("version", Map.of("component", "ztunnel (hbone-java)", "version", version()));
         dump.put("workloads", s.workloads());
         dump.put("services", s.services());
         dump.put("policies", localConfig.get().policies());
