@@ -138,4 +138,26 @@ class ZtunnelProcessIT {
         assertThat(out).contains("ztunnel: invalid setting: TERMINATION_GRACE_PERIOD_SECONDS \"soon\": "
                 + "not a whole number of seconds");
     }
+
+    @Test
+    void launcherScriptFindsTheJarAndPassesArguments() throws Exception {
+        Path script = Path.of("bin", "ztunnel").toAbsolutePath();
+        assertThat(Files.isExecutable(script)).isTrue();
+        ProcessBuilder pb = new ProcessBuilder("bash", script.toString(), "--version").redirectErrorStream(true);
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        pb.environment().put("JAVA_OPTS", "-XX:TieredStopAtLevel=1");
+        Process process = pb.start();
+        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(process.exitValue()).as(out).isZero();
+        assertThat(out).startsWith("ztunnel (hbone-java) ");
+
+        ProcessBuilder missing = new ProcessBuilder("bash", script.toString(), "--help").redirectErrorStream(true);
+        missing.environment().put("ZTUNNEL_JAR", dir.resolve("nope.jar").toString());
+        Process p2 = missing.start();
+        String err = new String(p2.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p2.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        assertThat(p2.exitValue()).isEqualTo(1);
+        assertThat(err).startsWith("ztunnel: cannot find ztunnel.jar");
+    }
 }
