@@ -134,16 +134,19 @@ public final class NettyHboneServer implements HboneServer {
             }
             draining = true;
         }
-        serverChannel.close();
-        List<CompletableFuture<Void>> closes = new ArrayList<>();
-        for (Channel ch : connections) {
-            closes.add(GracefulClose.close(ch, deadline));
-        }
-        CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
-            if (ownsGroup) {
-                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        // Stop listening first, then send the GOAWAYs: a client that reconnects on GOAWAY is refused at TCP level
+        // instead of racing a listener that is still open (and having its handshake cut).
+        serverChannel.close().addListener(closedListener -> {
+            List<CompletableFuture<Void>> closes = new ArrayList<>();
+            for (Channel ch : connections) {
+                closes.add(GracefulClose.close(ch, deadline));
             }
-            drained.complete(null);
+            CompletableFuture.allOf(closes.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+                if (ownsGroup) {
+                    group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+                }
+                drained.complete(null);
+            });
         });
         return drained;
     }

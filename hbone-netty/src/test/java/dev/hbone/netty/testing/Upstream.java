@@ -24,6 +24,8 @@ import java.util.function.Supplier;
 /** Plain-TCP upstream servers on 127.0.0.1 for the tunnels to reach. */
 public final class Upstream implements AutoCloseable {
     private final Channel server;
+    private final io.netty.channel.group.ChannelGroup children =
+            new io.netty.channel.group.DefaultChannelGroup(io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
 
     private Upstream(EventLoopGroup group, Supplier<ChannelInboundHandlerAdapter> handler) throws InterruptedException {
         server = new ServerBootstrap().group(group).channel(Transports.serverChannel())
@@ -32,6 +34,7 @@ public final class Upstream implements AutoCloseable {
                 .childHandler(new io.netty.channel.ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        children.add(ch);
                         ch.pipeline().addLast(handler.get());
                     }
                 })
@@ -49,6 +52,9 @@ public final class Upstream implements AutoCloseable {
     @Override
     public void close() {
         server.close().syncUninterruptibly();
+        // Close the accepted connections too while their loop still runs, so that whatever they still buffer is
+        // released now (not left to the group's shutdown, where paranoid leak detection can catch it).
+        children.close().awaitUninterruptibly(10, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** Echoes bytes, with backpressure, and answers a FIN with a FIN after the echo. */

@@ -13,14 +13,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes one "connection complete" line per connection to the SLF4J logger {@value #LOGGER_NAME} (logback routes
- * it; turn it off with {@code --log-level info,access=off}). Text lines are ztunnel-like
- * {@code key=value} pairs, quoted when needed; JSON lines are one object per line.
+ * it; turn it off with {@code --log-level info,access=off}). Lines are complete in themselves, as ztunnel's
+ * ({@code src/telemetry.rs}), so the appender prints the message alone:
  *
  * <pre>
- * connection complete src.addr=127.0.0.1:40000 src.workload=sleep src.namespace=default
- *   src.identity="spiffe://cluster.local/ns/default/sa/sleep" dst.addr=127.0.0.2:8080 ... direction="inbound"
- *   bytes_sent=12 bytes_recv=5 duration="3ms" authz="allow reason=allow-matched policy=default/allow rule=0"
+ * 2026-11-22T00:15:20.081Z	info	access	connection complete	src.addr=127.0.0.1:40000 src.workload=sleep ...
+ *   direction=inbound bytes_sent=12 bytes_recv=5 duration=3ms authz="allow reason=allow-matched ..." response_flags=-
+ * {"level":"info","time":"2026-11-22T00:15:20.081Z","scope":"access","message":"connection complete",...}
  * </pre>
+ *
+ * Text values are quoted when they hold spaces, quotes, {@code =} or {@code ://}; JSON strings are escaped per
+ * RFC 8259.
  */
 public final class AccessLog {
     /** The logger every line goes to. */
@@ -45,19 +48,49 @@ public final class AccessLog {
         if (!ACCESS.isInfoEnabled()) {
             return;
         }
-        String line = format(record);
-        if (record.responseFlag() == ResponseFlag.NONE) {
-            ACCESS.info(line);
-        } else {
+        boolean failed = record.responseFlag() != ResponseFlag.NONE;
+        if (failed && !ACCESS.isWarnEnabled()) {
+            return;
+        }
+        String line = line(record, java.time.Instant.now(), failed ? "warn" : "info");
+        if (failed) {
             ACCESS.warn(line);
+        } else {
+            ACCESS.info(line);
         }
     }
 
-    /** Returns the line for a record, in this log's format. */
+    /**
+     * Returns the complete line for a record, in this log's format.
+     *
+     * @param record the connection
+     * @param time the time to print
+     * @param level {@code info} or {@code warn}
+     * @return the line, without a line break
+     */
+    public String line(ConnectionRecord record, java.time.Instant time, String level) {
+        requireNonNull(record, "record");
+        requireNonNull(time, "time");
+        requireNonNull(level, "level");
+        List<Map.Entry<String, Object>> fields = fields(record);
+        String timestamp = java.time.format.DateTimeFormatter.ISO_INSTANT.format(
+                time.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+        if (format == AccessLogFormat.JSON) {
+            StringBuilder sb = new StringBuilder(384).append("{\"level\":");
+            jsonString(sb, level);
+            sb.append(",\"time\":");
+            jsonString(sb, timestamp);
+            sb.append(",\"scope\":\"access\",");
+            return json(sb, fields);
+        }
+        return timestamp + "\t" + level + "\taccess\t" + text(fields);
+    }
+
+    /** Returns the message part of the line (no time, level or scope), in this log's format. */
     public String format(ConnectionRecord record) {
         requireNonNull(record, "record");
         List<Map.Entry<String, Object>> fields = fields(record);
-        return format == AccessLogFormat.JSON ? json(fields) : text(fields);
+        return format == AccessLogFormat.JSON ? json(new StringBuilder(320).append('{'), fields) : text(fields);
     }
 
     private static List<Map.Entry<String, Object>> fields(ConnectionRecord r) {
@@ -94,9 +127,14 @@ public final class AccessLog {
     }
 
     private static String text(List<Map.Entry<String, Object>> fields) {
-        StringBuilder sb = new StringBuilder(256).append("connection complete");
+        StringBuilder sb = new StringBuilder(256).append("connection complete\t");
+        boolean first = true;
         for (Map.Entry<String, Object> e : fields) {
-            sb.append(' ').append(e.getKey()).append('=');
+            if (!first) {
+                sb.append(' ');
+            }
+            first = false;
+            sb.append(e.getKey()).append('=');
             Object v = e.getValue();
             if (v instanceof Number) {
                 sb.append(v);
@@ -140,8 +178,8 @@ public final class AccessLog {
         return s.contains("://");
     }
 
-    private static String json(List<Map.Entry<String, Object>> fields) {
-        StringBuilder sb = new StringBuilder(320).append("{\"message\":\"connection complete\"");
+    private static String json(StringBuilder sb, List<Map.Entry<String, Object>> fields) {
+        sb.append("\"message\":\"connection complete\"");
         for (Map.Entry<String, Object> e : fields) {
             sb.append(',');
             jsonString(sb, e.getKey());

@@ -29,7 +29,8 @@ import java.util.Optional;
  * @param adminAddress admin endpoints (127.0.0.1:15000)
  * @param statsAddress Prometheus endpoints (15020)
  * @param readinessAddress readiness endpoint (15021)
- * @param terminationGracePeriod how long connections may drain after SIGTERM or {@code /quitquitquit}
+ * @param connectionTerminationDeadline how long connections may drain after SIGTERM or {@code /quitquitquit}
+ *     ({@code CONNECTION_TERMINATION_DEADLINE}, or derived from {@code TERMINATION_GRACE_PERIOD_SECONDS})
  * @param secretTtl lifetime of issued workload certificates ({@code SECRET_TTL})
  * @param caMode where certificates come from
  * @param caDirectory the CA's directory for {@link CaMode#PEM}
@@ -40,6 +41,7 @@ import java.util.Optional;
  * @param accessLogFormat the access log's format ({@code LOG_FORMAT})
  * @param dnsCapture whether DNS capture was requested ({@code ISTIO_META_DNS_CAPTURE}); not supported yet
  * @param workerThreads event-loop threads for the data path ({@code ZTUNNEL_WORKER_THREADS})
+ * @param socks5Enabled whether the SOCKS5 listener runs ({@code UNSTABLE_ENABLE_SOCKS5}; off by default)
  * @param origins for each setting name, where its value came from: {@code --flag}, {@code ENV_VAR} or
  *     {@code default}
  */
@@ -57,7 +59,7 @@ public record ProxyConfig(
         InetSocketAddress adminAddress,
         InetSocketAddress statsAddress,
         InetSocketAddress readinessAddress,
-        Duration terminationGracePeriod,
+        Duration connectionTerminationDeadline,
         Duration secretTtl,
         CaMode caMode,
         Optional<Path> caDirectory,
@@ -68,6 +70,7 @@ public record ProxyConfig(
         AccessLogFormat accessLogFormat,
         boolean dnsCapture,
         int workerThreads,
+        boolean socks5Enabled,
         Map<String, String> origins) {
 
     /** Checks that no component is null and copies the collections. */
@@ -85,7 +88,7 @@ public record ProxyConfig(
         requireNonNull(adminAddress, "adminAddress");
         requireNonNull(statsAddress, "statsAddress");
         requireNonNull(readinessAddress, "readinessAddress");
-        requireNonNull(terminationGracePeriod, "terminationGracePeriod");
+        requireNonNull(connectionTerminationDeadline, "connectionTerminationDeadline");
         requireNonNull(secretTtl, "secretTtl");
         requireNonNull(caMode, "caMode");
         requireNonNull(caDirectory, "caDirectory");
@@ -113,10 +116,11 @@ public record ProxyConfig(
         values.put("inbound-plaintext-address", format(inboundPlaintextAddress));
         values.put("outbound-address", format(outboundAddress));
         values.put("socks5-address", format(socks5Address));
+        values.put("enable-socks5", socks5Enabled);
         values.put("admin-address", format(adminAddress));
         values.put("stats-address", format(statsAddress));
         values.put("readiness-address", format(readinessAddress));
-        values.put("termination-grace-period", terminationGracePeriod.toMillis() + "ms");
+        values.put("connection-termination-deadline", connectionTerminationDeadline.toMillis() + "ms");
         values.put("secret-ttl", secretTtl.toSeconds() + "s");
         values.put("ca-mode", caMode.flagValue());
         values.put("ca-dir", caDirectory.map(Path::toString).orElse("(none)"));

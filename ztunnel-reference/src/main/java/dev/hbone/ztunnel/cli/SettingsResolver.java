@@ -54,7 +54,10 @@ final class SettingsResolver {
         Raw xds = raw("local-xds-path", c.localXdsPath, "LOCAL_XDS_PATH", null);
         Optional<Path> localXdsPath = xds.value() == null || xds.value().isEmpty()
                 ? Optional.empty() : Optional.of(path(xds));
-        String clusterId = nonEmpty(raw("cluster-id", c.clusterId, "CLUSTER_ID", "Kubernetes"));
+        // ztunnel: ISTIO_META_CLUSTER_ID wins over CLUSTER_ID.
+        String clusterId = nonEmpty(env.get("ISTIO_META_CLUSTER_ID") != null && c.clusterId == null
+                ? raw("cluster-id", null, "ISTIO_META_CLUSTER_ID", "Kubernetes")
+                : raw("cluster-id", c.clusterId, "CLUSTER_ID", "Kubernetes"));
         String clusterDomain = nonEmpty(raw("cluster-domain", c.clusterDomain, "CLUSTER_DOMAIN", "cluster.local"));
         Raw td = raw("trust-domain", c.trustDomain, "TRUST_DOMAIN", "cluster.local");
         TrustDomain trustDomain = trustDomain(td, td.value());
@@ -66,17 +69,24 @@ final class SettingsResolver {
                 "0.0.0.0:15006"));
         InetSocketAddress outbound = address(raw("outbound-address", c.outboundAddress, null, "0.0.0.0:15001"));
         InetSocketAddress socks5 = address(raw("socks5-address", c.socks5Address, null, "127.0.0.1:15080"));
+        boolean socks5Enabled = bool(raw("enable-socks5", c.enableSocks5, "UNSTABLE_ENABLE_SOCKS5", "false"));
         InetSocketAddress admin = address(raw("admin-address", c.adminAddress, null, "127.0.0.1:15000"));
         InetSocketAddress stats = address(raw("stats-address", c.statsAddress, null, "0.0.0.0:15020"));
         InetSocketAddress readiness = address(raw("readiness-address", c.readinessAddress, null, "0.0.0.0:15021"));
-        checkDistinct(List.of(
+        List<Map.Entry<String, InetSocketAddress>> listeners = new ArrayList<>(List.of(
                 Map.entry("inbound-address", inbound), Map.entry("inbound-plaintext-address", plaintext),
-                Map.entry("outbound-address", outbound), Map.entry("socks5-address", socks5),
-                Map.entry("admin-address", admin), Map.entry("stats-address", stats),
-                Map.entry("readiness-address", readiness)));
+                Map.entry("outbound-address", outbound), Map.entry("admin-address", admin),
+                Map.entry("stats-address", stats), Map.entry("readiness-address", readiness)));
+        if (socks5Enabled) {
+            listeners.add(Map.entry("socks5-address", socks5));
+        }
+        checkDistinct(listeners);
 
-        Duration grace = grace(raw("termination-grace-period", c.terminationGracePeriod,
-                "TERMINATION_GRACE_PERIOD_SECONDS", null));
+        Duration grace = grace(env.get("CONNECTION_TERMINATION_DEADLINE") != null
+                        || c.connectionTerminationDeadline != null
+                ? raw("connection-termination-deadline", c.connectionTerminationDeadline,
+                        "CONNECTION_TERMINATION_DEADLINE", null)
+                : raw("connection-termination-deadline", null, "TERMINATION_GRACE_PERIOD_SECONDS", null));
         Raw ttlRaw = raw("secret-ttl", c.secretTtl, "SECRET_TTL", "24h");
         Duration secretTtl = duration(ttlRaw);
         if (secretTtl.compareTo(Duration.ofMinutes(1)) < 0) {
@@ -148,11 +158,12 @@ final class SettingsResolver {
         };
         boolean dnsCapture = bool(raw("dns-capture", c.dnsCapture, "ISTIO_META_DNS_CAPTURE", "false"));
         Raw threadsRaw = raw("worker-threads", c.workerThreads, "ZTUNNEL_WORKER_THREADS", "2");
-        int threads = integer(threadsRaw, 1, 1024);
+        int threads = threadsRaw.value().trim().endsWith("%") ? percentOfCpus(threadsRaw)
+                : integer(threadsRaw, 1, 1024);
 
         return new ProxyConfig(localXdsPath, clusterId, clusterDomain, trustDomain, nodeName, network,
                 inbound, plaintext, outbound, socks5, admin, stats, readiness, grace, secretTtl, caMode, caDir,
-                rootOut, svids, bundles, logLevel, format, dnsCapture, threads, origins);
+                rootOut, svids, bundles, logLevel, format, dnsCapture, threads, socks5Enabled, origins);
     }
 
     private static String nonEmpty(Raw raw) throws InvalidSettingException {
@@ -248,10 +259,11 @@ final class SettingsResolver {
         if (raw.value() == null) {
             return DEFAULT_GRACE;
         }
-        if (raw.source().startsWith("--")) {
+        if (!raw.source().equals("TERMINATION_GRACE_PERIOD_SECONDS")) {
             return duration(raw);
         }
-        // The environment variable is Kubernetes' terminationGracePeriodSeconds: whole seconds.
+        // Kubernetes' terminationGracePeriodSeconds, whole seconds. As ztunnel, drain for less than that so the
+        // remaining connections are closed by us (cleanly) before Kubernetes' SIGKILL.
         long seconds;
         try {
             seconds = Long.parseLong(raw.value().trim());
@@ -261,7 +273,7 @@ final class SettingsResolver {
         if (seconds < 0) {
             throw new InvalidSettingException(raw.source(), raw.value(), "must not be negative");
         }
-        return Duration.ofSeconds(seconds);
+        return Duration.ofSeconds(Math.max(seconds > 10 ? seconds - 5 : seconds - 1, 1));
     }
 
     private static Duration duration(Raw raw) throws InvalidSettingException {
@@ -291,6 +303,21 @@ final class SettingsResolver {
             throw new InvalidSettingException(raw.source(), raw.value(), "must be in " + min + ".." + max);
         }
         return v;
+    }
+
+    /** ztunnel's {@code P%}: that share of the CPUs, rounded up, at least 1. */
+    private static int percentOfCpus(Raw raw) throws InvalidSettingException {
+        String text = raw.value().trim();
+        double percent;
+        try {
+            percent = Double.parseDouble(text.substring(0, text.length() - 1));
+        } catch (NumberFormatException e) {
+            throw new InvalidSettingException(raw.source(), raw.value(), "not a percentage");
+        }
+        if (!(percent > 0 && percent <= 100)) {
+            throw new InvalidSettingException(raw.source(), raw.value(), "percentage must be in (0, 100]");
+        }
+        return Math.max(1, (int) Math.ceil(Runtime.getRuntime().availableProcessors() * percent / 100.0));
     }
 
     private static final List<String> LEVELS = List.of("trace", "debug", "info", "warn", "error", "off");

@@ -34,7 +34,7 @@ public final class ZtunnelMain implements Callable<Integer> {
     @Option(names = "--local-xds-path", paramLabel = "FILE",
             description = "Local configuration file (workloads, services, policies), watched. Env: LOCAL_XDS_PATH.")
     String localXdsPath;
-    @Option(names = "--cluster-id", paramLabel = "ID", description = "Cluster id. Env: CLUSTER_ID. Default: Kubernetes.")
+    @Option(names = "--cluster-id", paramLabel = "ID", description = "Cluster id. Env: ISTIO_META_CLUSTER_ID, else CLUSTER_ID. Default: Kubernetes.")
     String clusterId;
     @Option(names = "--cluster-domain", paramLabel = "DOMAIN",
             description = "Cluster DNS domain. Env: CLUSTER_DOMAIN. Default: cluster.local.")
@@ -56,6 +56,9 @@ public final class ZtunnelMain implements Callable<Integer> {
     String outboundAddress;
     @Option(names = "--socks5-address", paramLabel = "IP:PORT", description = "SOCKS5 outbound. Default: 127.0.0.1:15080.")
     String socks5Address;
+    @Option(names = "--enable-socks5", paramLabel = "BOOL", arity = "0..1", fallbackValue = "true",
+            description = "Serve SOCKS5 (off by default, as ztunnel). Env: UNSTABLE_ENABLE_SOCKS5. Default: false.")
+    String enableSocks5;
     @Option(names = "--admin-address", paramLabel = "IP:PORT", description = "Admin endpoints. Default: 127.0.0.1:15000.")
     String adminAddress;
     @Option(names = "--stats-address", paramLabel = "IP:PORT",
@@ -63,10 +66,11 @@ public final class ZtunnelMain implements Callable<Integer> {
     String statsAddress;
     @Option(names = "--readiness-address", paramLabel = "IP:PORT", description = "/healthz/ready. Default: 0.0.0.0:15021.")
     String readinessAddress;
-    @Option(names = "--termination-grace-period", paramLabel = "DURATION",
-            description = "Drain time after SIGTERM or /quitquitquit before connections are closed (e.g. 5s)."
-                    + " Env: TERMINATION_GRACE_PERIOD_SECONDS (whole seconds). Default: 5s.")
-    String terminationGracePeriod;
+    @Option(names = "--connection-termination-deadline", paramLabel = "DURATION",
+            description = "Drain time after SIGTERM or /quitquitquit before remaining connections are closed (e.g. 5s)."
+                    + " Env: CONNECTION_TERMINATION_DEADLINE, else TERMINATION_GRACE_PERIOD_SECONDS (Kubernetes'"
+                    + " grace period: minus 5 s above 10 s, else minus 1 s, at least 1 s). Default: 5s.")
+    String connectionTerminationDeadline;
     @Option(names = "--secret-ttl", paramLabel = "DURATION",
             description = "Lifetime of issued workload certificates (Go duration, e.g. 24h). Env: SECRET_TTL. Default: 24h.")
     String secretTtl;
@@ -97,7 +101,7 @@ public final class ZtunnelMain implements Callable<Integer> {
             description = "DNS capture (not supported yet; logged). Env: ISTIO_META_DNS_CAPTURE. Default: false.")
     String dnsCapture;
     @Option(names = "--worker-threads", paramLabel = "N",
-            description = "Data-path event-loop threads. Env: ZTUNNEL_WORKER_THREADS. Default: 2.")
+            description = "Data-path event-loop threads, N or P% of the CPUs. Env: ZTUNNEL_WORKER_THREADS. Default: 2.")
     String workerThreads;
 
     private Map<String, String> environment = System.getenv();

@@ -113,7 +113,7 @@ public final class HttpEndpointServer implements AutoCloseable {
                 });
         io.netty.channel.ChannelFuture f = b.bind(address).await();
         if (!f.isSuccess()) {
-            throw new java.io.IOException(name + " endpoint cannot listen on " + Json.write(address).trim() + ": "
+            throw new java.io.IOException(name + " endpoint cannot listen on " + format(address) + ": "
                     + f.cause().getMessage(), f.cause());
         }
         HttpEndpointServer server = new HttpEndpointServer(name, f.channel());

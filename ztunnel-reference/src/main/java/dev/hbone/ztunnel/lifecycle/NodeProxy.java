@@ -220,6 +220,7 @@ public final class NodeProxy implements AutoCloseable {
     public Map<String, Object> configDump() {
         ProxyState s = state.current();
         Map<String, Object> dump = new LinkedHashMap<>();
+        dump.put("version", Map.of("component", "ztunnel (hbone-java)", "version", version()));
         dump.put("workloads", s.workloads());
         dump.put("services", s.services());
         dump.put("policies", localConfig.get().policies());
@@ -256,7 +257,7 @@ public final class NodeProxy implements AutoCloseable {
     private void runShutdown() {
         Instant start = Instant.now();
         readiness.register("draining");
-        Duration grace = config.terminationGracePeriod();
+        Duration grace = config.connectionTerminationDeadline();
         log.info("shutting down: draining {} component(s) for at most {} ms", drainables.size(), grace.toMillis());
         List<CompletableFuture<Void>> drains = new ArrayList<>();
         for (Drainable d : drainables) {

@@ -46,8 +46,10 @@ class AccessLogTest {
                 ResponseFlag.NONE, null));
         assertThat(appender.list).singleElement().satisfies(e -> {
             assertThat(e.getLevel()).isEqualTo(Level.INFO);
-            assertThat(e.getFormattedMessage()).isEqualTo("connection complete"
-                    + " src.addr=127.0.0.1:40000 src.workload=sleep src.namespace=default"
+            assertThat(e.getFormattedMessage()).matches("\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z\tinfo\taccess\t.*");
+            assertThat(e.getFormattedMessage().substring(e.getFormattedMessage().indexOf("connection")))
+                    .isEqualTo("connection complete\t"
+                    + "src.addr=127.0.0.1:40000 src.workload=sleep src.namespace=default"
                     + " src.identity=\"spiffe://cluster.local/ns/default/sa/sleep\""
                     + " dst.addr=127.0.0.2:8080 dst.service=echo.default.svc.cluster.local dst.workload=echo"
                     + " dst.namespace=default dst.identity=\"spiffe://cluster.local/ns/default/sa/echo\""
@@ -64,7 +66,9 @@ class AccessLogTest {
                 ResponseFlag.DENY, "policy says \"no\""));
         assertThat(appender.list).singleElement().satisfies(e -> {
             assertThat(e.getLevel()).isEqualTo(Level.WARN);
-            assertThat(e.getFormattedMessage()).isEqualTo("connection complete src.addr=127.0.0.1:1"
+            assertThat(e.getFormattedMessage()).contains("\twarn\taccess\t");
+            assertThat(e.getFormattedMessage().substring(e.getFormattedMessage().indexOf("connection")))
+                    .isEqualTo("connection complete\tsrc.addr=127.0.0.1:1"
                     + " dst.addr=10.0.0.9:80 direction=outbound bytes_sent=0 bytes_recv=0 duration=250us"
                     + " authz=\"deny reason=deny-matched policy=ns/deny rule=1\" response_flags=DENY"
                     + " error=\"policy says \\\"no\\\"\"");
@@ -75,8 +79,14 @@ class AccessLogTest {
     void jsonLineIsOneObjectWithEscapedStrings() {
         new AccessLog(AccessLogFormat.JSON).log(inbound("allow reason=allow-matched", ResponseFlag.TLS_FAILURE,
                 "bad \"cert\"\n\\ \u0001 end"));
-        assertThat(appender.list).singleElement().satisfies(e -> assertThat(e.getFormattedMessage()).isEqualTo(
-                "{\"message\":\"connection complete\",\"src.addr\":\"127.0.0.1:40000\",\"src.workload\":\"sleep\","
+        assertThat(appender.list).singleElement().satisfies(e -> assertThat(e.getFormattedMessage())
+                .matches("\\{\"level\":\"warn\",\"time\":\"[0-9T:.-]+Z\",\"scope\":\"access\",\"message\":.*"));
+        String line = new AccessLog(AccessLogFormat.JSON).line(inbound("allow reason=allow-matched",
+                ResponseFlag.TLS_FAILURE, "bad \"cert\"\n\\ \u0001 end"),
+                java.time.Instant.parse("2026-11-22T00:15:20.081Z"), "warn");
+        assertThat(line).isEqualTo(
+                "{\"level\":\"warn\",\"time\":\"2026-11-22T00:15:20.081Z\",\"scope\":\"access\","
+                        + "\"message\":\"connection complete\",\"src.addr\":\"127.0.0.1:40000\",\"src.workload\":\"sleep\","
                         + "\"src.namespace\":\"default\","
                         + "\"src.identity\":\"spiffe://cluster.local/ns/default/sa/sleep\","
                         + "\"dst.addr\":\"127.0.0.2:8080\",\"dst.service\":\"echo.default.svc.cluster.local\","
@@ -84,7 +94,7 @@ class AccessLogTest {
                         + "\"dst.identity\":\"spiffe://cluster.local/ns/default/sa/echo\",\"direction\":\"inbound\","
                         + "\"bytes_sent\":12,\"bytes_recv\":5,\"duration\":\"3ms\","
                         + "\"authz\":\"allow reason=allow-matched\",\"response_flags\":\"TLS_FAILURE\","
-                        + "\"error\":\"bad \\\"cert\\\"\\n\\\\ \\u0001 end\"}"));
+                        + "\"error\":\"bad \\\"cert\\\"\\n\\\\ \\u0001 end\"}");
     }
 
     @Test

@@ -43,7 +43,7 @@ class ZtunnelMainTest {
         assertThat(c.adminAddress()).isEqualTo(new InetSocketAddress("127.0.0.1", 15000));
         assertThat(c.statsAddress().getPort()).isEqualTo(15020);
         assertThat(c.readinessAddress().getPort()).isEqualTo(15021);
-        assertThat(c.terminationGracePeriod()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.connectionTerminationDeadline()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.secretTtl()).isEqualTo(Duration.ofHours(24));
         assertThat(c.caMode()).isEqualTo(CaMode.EMBEDDED);
         assertThat(c.accessLogFormat()).isEqualTo(AccessLogFormat.TEXT);
@@ -70,7 +70,7 @@ class ZtunnelMainTest {
         assertThat(c.clusterDomain()).isEqualTo("example.local");
         assertThat(c.nodeName()).isEqualTo("node-a");
         assertThat(c.network()).isEqualTo("net1");
-        assertThat(c.terminationGracePeriod()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.connectionTerminationDeadline()).isEqualTo(Duration.ofSeconds(25)); // ztunnel: 30 s - 5 s
         assertThat(c.secretTtl()).isEqualTo(Duration.ofMinutes(90));
         assertThat(c.logLevel()).isEqualTo("info,access=off");
         assertThat(c.accessLogFormat()).isEqualTo(AccessLogFormat.JSON);
@@ -81,21 +81,42 @@ class ZtunnelMainTest {
     @Test
     void flagsWinOverEnvironmentWhichWinsOverDefaults() throws Exception {
         Map<String, String> env = Map.of("CLUSTER_ID", "from-env", "NODE_NAME", "env-node", "SECRET_TTL", "2h");
-        ProxyConfig c = parse(env, "--cluster-id", "from-flag", "--termination-grace-period=1500ms");
+        ProxyConfig c = parse(env, "--cluster-id", "from-flag", "--connection-termination-deadline=1500ms");
         assertThat(c.clusterId()).isEqualTo("from-flag");
         assertThat(c.nodeName()).isEqualTo("env-node");
         assertThat(c.secretTtl()).isEqualTo(Duration.ofHours(2));
-        assertThat(c.terminationGracePeriod()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(c.connectionTerminationDeadline()).isEqualTo(Duration.ofMillis(1500));
         assertThat(c.describe())
                 .contains("cluster-id = from-flag (--cluster-id)", "node-name = env-node (NODE_NAME)",
                         "cluster-domain = cluster.local (default)");
     }
 
     @Test
+    void ztunnelPrecedenceRulesBetweenVariables() throws Exception {
+        assertThat(parse(Map.of("CLUSTER_ID", "a", "ISTIO_META_CLUSTER_ID", "b")).clusterId()).isEqualTo("b");
+        assertThat(parse(Map.of("ISTIO_META_CLUSTER_ID", "b"), "--cluster-id=c").clusterId()).isEqualTo("c");
+        assertThat(parse(Map.of("CONNECTION_TERMINATION_DEADLINE", "7s", "TERMINATION_GRACE_PERIOD_SECONDS", "60"))
+                .connectionTerminationDeadline()).isEqualTo(Duration.ofSeconds(7));
+        assertThat(parse(Map.of("TERMINATION_GRACE_PERIOD_SECONDS", "3")).connectionTerminationDeadline())
+                .isEqualTo(Duration.ofSeconds(2));
+        assertThat(parse(Map.of("TERMINATION_GRACE_PERIOD_SECONDS", "1")).connectionTerminationDeadline())
+                .isEqualTo(Duration.ofSeconds(1));
+        assertThat(parse(Map.of("UNSTABLE_ENABLE_SOCKS5", "true")).socks5Enabled()).isTrue();
+        assertThat(parse(Map.of()).socks5Enabled()).isFalse();
+        assertThat(parse(Map.of(), "--enable-socks5").socks5Enabled()).isTrue();
+        assertThat(parse(Map.of("ZTUNNEL_WORKER_THREADS", "100%")).workerThreads())
+                .isEqualTo(Runtime.getRuntime().availableProcessors());
+        assertThat(refused(Map.of("ZTUNNEL_WORKER_THREADS", "150%")))
+                .hasMessage("ZTUNNEL_WORKER_THREADS \"150%\": percentage must be in (0, 100]");
+        assertThat(refused(Map.of("CONNECTION_TERMINATION_DEADLINE", "5")))
+                .hasMessageStartingWith("CONNECTION_TERMINATION_DEADLINE \"5\": not a duration");
+    }
+
+    @Test
     void everyListenerIsConfigurableForSeveralProxiesOnOneMachine() throws Exception {
         ProxyConfig c = parse(Map.of(),
                 "--inbound-address=127.0.0.5:15008", "--inbound-plaintext-address=127.0.0.5:15006",
-                "--outbound-address=127.0.0.5:15001", "--socks5-address=127.0.0.5:15080",
+                "--outbound-address=127.0.0.5:15001", "--socks5-address=127.0.0.5:15080", "--enable-socks5",
                 "--admin-address=127.0.0.5:15000", "--stats-address=127.0.0.5:15020",
                 "--readiness-address=[::1]:15021");
         assertThat(c.inboundAddress()).isEqualTo(new InetSocketAddress("127.0.0.5", 15008));
@@ -197,7 +218,8 @@ class ZtunnelMainTest {
         cmd.setOut(new PrintWriter(out));
         assertThat(cmd.execute("--help")).isZero();
         assertThat(out.toString()).contains("--local-xds-path", "LOCAL_XDS_PATH", "--admin-address",
-                "TERMINATION_GRACE_PERIOD_SECONDS", "RUST_LOG", "--ca-mode", "--svid");
+                "TERMINATION_GRACE_PERIOD_SECONDS", "CONNECTION_TERMINATION_DEADLINE", "RUST_LOG", "--ca-mode",
+                "--svid", "UNSTABLE_ENABLE_SOCKS5");
         StringWriter version = new StringWriter();
         cmd.setOut(new PrintWriter(version));
         assertThat(cmd.execute("--version")).isZero();

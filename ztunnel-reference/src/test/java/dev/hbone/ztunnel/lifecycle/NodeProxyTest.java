@@ -96,6 +96,20 @@ class NodeProxyTest {
     }
 
     @Test
+    void portInUseIsNamed() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            ProxyConfig config = ZtunnelMain.parseConfig(new String[] {"--admin-address=127.0.0.1:0",
+                    "--stats-address=127.0.0.1:" + taken.getLocalPort(), "--readiness-address=127.0.0.1:0"},
+                    Map.of());
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> NodeProxy.start(config))
+                    .isInstanceOf(java.io.IOException.class)
+                    .hasMessageStartingWith("stats endpoint cannot listen on 127.0.0.1:" + taken.getLocalPort()
+                            + ": ");
+        }
+    }
+
+    @Test
     void notReadyWhileTheConfigurationIsMissing() throws Exception {
         Path file = dir.resolve("later.yaml");
         NodeProxy p = start("--local-xds-path=" + file);
@@ -124,7 +138,7 @@ class NodeProxyTest {
 
     @Test
     void quitquitquitDrainsThenForceClosesAfterTheDeadline() throws Exception {
-        NodeProxy p = start("--termination-grace-period=200ms");
+        NodeProxy p = start("--connection-termination-deadline=200ms");
         CountDownLatch drained = new CountDownLatch(1);
         CountDownLatch forced = new CountDownLatch(1);
         p.addDrainable(new Drainable() {
@@ -156,7 +170,7 @@ class NodeProxyTest {
 
     @Test
     void drainedComponentsAreNotForceClosed() throws Exception {
-        NodeProxy p = start("--termination-grace-period=10s");
+        NodeProxy p = start("--connection-termination-deadline=10s");
         CountDownLatch forced = new CountDownLatch(1);
         p.addDrainable(new Drainable() {
             @Override
