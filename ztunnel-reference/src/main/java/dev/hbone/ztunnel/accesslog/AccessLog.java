@@ -1,0 +1,220 @@
+package dev.hbone.ztunnel.accesslog;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.hbone.ztunnel.cli.AccessLogFormat;
+import dev.hbone.ztunnel.cli.ProxyConfig;
+import dev.hbone.ztunnel.metrics.ResponseFlag;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes one "connection complete" line per connection to the SLF4J logger {@value #LOGGER_NAME} (logback routes
+ * it; turn it off with {@code --log-level info,access=off}). Lines are complete in themselves, as ztunnel's
+ * ({@code src/telemetry.rs}), so the appender prints the message alone:
+ *
+ * <pre>
+ * 2026-11-22T00:15:20.081Z	info	access	connection complete	src.addr=127.0.0.1:40000 src.workload=sleep ...
+ *   direction=inbound bytes_sent=12 bytes_recv=5 duration=3ms authz="allow reason=allow-matched ..." response_flags=-
+ * {"level":"info","time":"2026-11-22T00:15:20.081Z","scope":"access","message":"connection complete",...}
+ * </pre>
+ *
+ * Text values are quoted when they hold spaces, quotes, {@code =} or {@code ://}; JSON strings are escaped per
+ * RFC 8259.
+ */
+public final class AccessLog {
+    /** The logger every line goes to. */
+    public static final String LOGGER_NAME = "access";
+
+    private static final Logger ACCESS = LoggerFactory.getLogger(LOGGER_NAME);
+
+    private final AccessLogFormat format;
+
+    /**
+     * Creates an access log.
+     *
+     * @param format text or JSON
+     */
+    public AccessLog(AccessLogFormat format) {
+        this.format = requireNonNull(format, "format");
+    }
+
+    /** Writes the line of a finished connection (at INFO; WARN when it failed). */
+    public void log(ConnectionRecord record) {
+        requireNonNull(record, "record");
+        if (!ACCESS.isInfoEnabled()) {
+            return;
+        }
+        boolean failed = record.responseFlag() != ResponseFlag.NONE;
+        if (failed && !ACCESS.isWarnEnabled()) {
+            return;
+        }
+        String line = line(record, java.time.Instant.now(), failed ? "warn" : "info");
+        if (failed) {
+            ACCESS.warn(line);
+        } else {
+            ACCESS.info(line);
+        }
+    }
+
+    /**
+     * Returns the complete line for a record, in this log's format.
+     *
+     * @param record the connection
+     * @param time the time to print
+     * @param level {@code info} or {@code warn}
+     * @return the line, without a line break
+     */
+    public String line(ConnectionRecord record, java.time.Instant time, String level) {
+        requireNonNull(record, "record");
+        requireNonNull(time, "time");
+        requireNonNull(level, "level");
+        List<Map.Entry<String, Object>> fields = fields(record);
+        String timestamp = java.time.format.DateTimeFormatter.ISO_INSTANT.format(
+                time.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+        if (format == AccessLogFormat.JSON) {
+            StringBuilder sb = new StringBuilder(384).append("{\"level\":");
+            jsonString(sb, level);
+            sb.append(",\"time\":");
+            jsonString(sb, timestamp);
+            sb.append(",\"scope\":\"access\",");
+            return json(sb, fields);
+        }
+        return timestamp + "\t" + level + "\taccess\t" + text(fields);
+    }
+
+    /** Returns the message part of the line (no time, level or scope), in this log's format. */
+    public String format(ConnectionRecord record) {
+        requireNonNull(record, "record");
+        List<Map.Entry<String, Object>> fields = fields(record);
+        return format == AccessLogFormat.JSON ? json(new StringBuilder(320).append('{'), fields) : text(fields);
+    }
+
+    private static List<Map.Entry<String, Object>> fields(ConnectionRecord r) {
+        List<Map.Entry<String, Object>> f = new ArrayList<>();
+        f.add(Map.entry("src.addr", ProxyConfig.format(r.sourceAddress())));
+        optional(f, "src.workload", r.sourceWorkload());
+        optional(f, "src.namespace", r.sourceNamespace());
+        optional(f, "src.identity", r.sourceIdentity());
+        f.add(Map.entry("dst.addr", ProxyConfig.format(r.destinationAddress())));
+        optional(f, "dst.service", r.destinationService());
+        optional(f, "dst.workload", r.destinationWorkload());
+        optional(f, "dst.namespace", r.destinationNamespace());
+        optional(f, "dst.identity", r.destinationIdentity());
+        f.add(Map.entry("direction", r.direction().direction()));
+        f.add(Map.entry("bytes_sent", r.bytesSent()));
+        f.add(Map.entry("bytes_recv", r.bytesReceived()));
+        f.add(Map.entry("duration", durationText(r.duration())));
+        optional(f, "authz", r.authorization());
+        f.add(Map.entry("response_flags", r.responseFlag().labelValue()));
+        optional(f, "error", r.error());
+        return f;
+    }
+
+    private static void optional(List<Map.Entry<String, Object>> f, String key, String value) {
+        if (!value.isEmpty()) {
+            f.add(Map.entry(key, value));
+        }
+    }
+
+    private static String durationText(java.time.Duration d) {
+        long micros = d.toNanos() / 1_000;
+        return micros < 1_000 ? micros + "us" : micros % 1_000 == 0 || micros >= 10_000
+                ? (micros / 1_000) + "ms" : String.format(java.util.Locale.ROOT, "%.1fms", micros / 1000.0);
+    }
+
+    private static String text(List<Map.Entry<String, Object>> fields) {
+        StringBuilder sb = new StringBuilder(256).append("connection complete\t");
+        boolean first = true;
+        for (Map.Entry<String, Object> e : fields) {
+            if (!first) {
+                sb.append(' ');
+            }
+            first = false;
+            sb.append(e.getKey()).append('=');
+            Object v = e.getValue();
+            if (v instanceof Number) {
+                sb.append(v);
+            } else {
+                String s = v.toString();
+                if (needsQuotes(s)) {
+                    sb.append('"');
+                    for (int i = 0; i < s.length(); i++) {
+                        char c = s.charAt(i);
+                        if (c == '"' || c == '\\') {
+                            sb.append('\\').append(c);
+                        } else if (c == '\n') {
+                            sb.append("\\n");
+                        } else if (c == '\r') {
+                            sb.append("\\r");
+                        } else if (c < 0x20) {
+                            sb.append(String.format("\\u%04x", (int) c));
+                        } else {
+                            sb.append(c);
+                        }
+                    }
+                    sb.append('"');
+                } else {
+                    sb.append(s);
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    private static boolean needsQuotes(String s) {
+        if (s.isEmpty()) {
+            return true;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == ',') {
+                return true;
+            }
+        }
+        return s.contains("://");
+    }
+
+    private static String json(StringBuilder sb, List<Map.Entry<String, Object>> fields) {
+        sb.append("\"message\":\"connection complete\"");
+        for (Map.Entry<String, Object> e : fields) {
+            sb.append(',');
+            jsonString(sb, e.getKey());
+            sb.append(':');
+            if (e.getValue() instanceof Number n) {
+                sb.append(n);
+            } else {
+                jsonString(sb, e.getValue().toString());
+            }
+        }
+        return sb.append('}').toString();
+    }
+
+    /** Appends a JSON string literal (RFC 8259 escaping; control characters as \\uXXXX). */
+    static void jsonString(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case '\b' -> sb.append("\\b");
+                case '\f' -> sb.append("\\f");
+                default -> {
+                    if (c < 0x20 || c == '\u2028' || c == '\u2029') {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+}
