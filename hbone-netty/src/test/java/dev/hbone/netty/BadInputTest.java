@@ -149,6 +149,29 @@ class BadInputTest {
     }
 
     @Test
+    void aRawServerTunnelResetForHeadersAfterThe200IsReportedAsFailed() throws Exception {
+        java.util.concurrent.CompletableFuture<dev.hbone.api.TunnelStats> closed = new java.util.concurrent.CompletableFuture<>();
+        NettyHboneServer rawServer = env.server(t -> {
+            var stream = ((NettyIncomingTunnel) t).acceptChannel(new io.netty.channel.ChannelInboundHandlerAdapter());
+            stream.config().setAutoRead(true); // a raw handler that reads
+        }, new TunnelListener() {
+            @Override
+            public void onClosed(dev.hbone.api.TunnelInfo tunnel, dev.hbone.api.TunnelStats stats) {
+                closed.complete(stats);
+            }
+        });
+        try (RawH2Client client = RawH2Client.connect(env, rawServer.localAddress())) {
+            RawStream s = client.open(RawH2Client.connect(env.echo.authority()), false, null);
+            assertThat(status(s.next())).isEqualTo("200");
+            s.sendHeaders(new DefaultHttp2Headers().add("x-trailer", "1"), true);
+            assertThat(s.next()).isInstanceOf(Http2ResetFrame.class);
+            dev.hbone.api.TunnelStats stats = closed.get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(stats.failure()).hasValueSatisfying(f -> assertThat(f.reason())
+                    .isEqualTo(dev.hbone.api.TunnelException.Reason.PROTOCOL_ERROR));
+        }
+    }
+
+    @Test
     void closesAConnectionWithoutTls() throws Exception {
         try (Socket s = new Socket(server.localAddress().getAddress(), server.localAddress().getPort())) {
             s.setSoTimeout(20_000);

@@ -77,6 +77,9 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
             }
             if (msg instanceof Http2HeadersFrame) {
                 ReferenceCountUtil.release(msg);
+                if (raw && rawFailure == null) {
+                    rawFailure = TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR, "HEADERS frame after the 200");
+                }
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR))
                    .addListener(f -> channel.close());
                 return;
