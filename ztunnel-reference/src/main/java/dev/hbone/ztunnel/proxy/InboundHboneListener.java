@@ -168,7 +168,7 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
 
     @Override
     public CompletableFuture<Void> drain() {
-        server.drain(dp.config().terminationGracePeriod());
+        server.drain(dp.config().connectionTerminationDeadline());
         return tracker.drain();
     }
 

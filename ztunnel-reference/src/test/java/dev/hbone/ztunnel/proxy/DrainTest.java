@@ -44,7 +44,7 @@ class DrainTest {
                 "--local-xds-path=" + config, "--node-name=n", "--inbound-address=" + ip + ":0",
                 "--inbound-plaintext-address=" + ip + ":0", "--outbound-address=" + ip + ":0",
                 "--socks5-address=" + ip + ":0", "--admin-address=" + ip + ":0", "--stats-address=" + ip + ":0",
-                "--readiness-address=" + ip + ":0", "--termination-grace-period=1s"}, Map.of()),
+                "--readiness-address=" + ip + ":0", "--connection-termination-deadline=1s"}, Map.of()),
                 DataPathOptions.defaults());
             TwoNodeMeshTest.await("ready", () -> node.readiness().isReady());
             InetSocketAddress socks = node.dataPath().socks5Address();

@@ -123,7 +123,7 @@ class TwoNodeMeshTest {
             "--inbound-address=" + inbound, "--inbound-plaintext-address=" + ip + ":0",
             "--outbound-address=" + ip + ":0", "--socks5-address=" + ip + ":0",
             "--admin-address=" + ip + ":0", "--stats-address=" + ip + ":0", "--readiness-address=" + ip + ":0",
-            "--termination-grace-period=2s", "--worker-threads=2"}, Map.of());
+            "--connection-termination-deadline=2s", "--worker-threads=2"}, Map.of());
     }
 
     private static String mesh(String policies) {
@@ -334,7 +334,7 @@ class TwoNodeMeshTest {
     }
 
     /** A SOCKS5 CONNECT through {@code node}'s listener; throws with the reply code when refused. */
-    private static Socket socks5(NodeProxy node, String from, InetSocketAddress to) throws IOException {
+    static Socket socks5(NodeProxy node, String from, InetSocketAddress to) throws IOException {
         Socket s = plain(from, node.dataPath().socks5Address());
         try {
             OutputStream out = s.getOutputStream();
