@@ -150,6 +150,9 @@ public final class NodeProxy implements AutoCloseable {
             }
         });
         readiness.addSource("certificate ", certificates::pending);
+        if (dataPathOptions.enabled()) {
+            readiness.register("listeners"); // ready means the data path is bound, as ztunnel
+        }
         if (config.localXdsPath().isPresent()) {
             readiness.register("config");
         } else {
@@ -175,6 +178,7 @@ public final class NodeProxy implements AutoCloseable {
             dataPath = DataPath.start(config, state, policies::get, certificates, metrics, accessLog,
                     dataPathOptions);
             dataPath.drainables().forEach(this::addDrainable);
+            readiness.complete("listeners");
         }
         log.info("ztunnel started: admin {}, stats {}, readiness {}", ProxyConfig.format(endpoints.adminAddress()),
                 ProxyConfig.format(endpoints.statsAddress()), ProxyConfig.format(endpoints.readinessAddress()));

@@ -128,15 +128,18 @@ public final class DataPath implements AutoCloseable {
             dp.listeners.add(dp.plaintext);
             dp.outbound = new OutboundListener(dp, config.outboundAddress());
             dp.listeners.add(dp.outbound);
-            dp.socks5 = new Socks5Listener(dp, config.socks5Address());
-            dp.listeners.add(dp.socks5);
+            if (config.socks5Enabled()) {
+                dp.socks5 = new Socks5Listener(dp, config.socks5Address());
+                dp.listeners.add(dp.socks5);
+            }
         } catch (IOException | RuntimeException e) {
             dp.close();
             throw e;
         }
         log.info("data path: inbound HBONE {}, inbound plaintext {}, outbound {}, SOCKS5 {} ({} transport)",
                 ProxyConfig.format(dp.inbound.localAddress()), ProxyConfig.format(dp.plaintext.localAddress()),
-                ProxyConfig.format(dp.outbound.localAddress()), ProxyConfig.format(dp.socks5.localAddress()),
+                ProxyConfig.format(dp.outbound.localAddress()),
+                dp.socks5 == null ? "off (--enable-socks5)" : ProxyConfig.format(dp.socks5.localAddress()),
                 NettyTransport.isEpoll() ? "epoll" : "nio");
         return dp;
     }
@@ -166,9 +169,9 @@ public final class DataPath implements AutoCloseable {
         return outbound.localAddress();
     }
 
-    /** The bound address of the SOCKS5 listener. */
-    public InetSocketAddress socks5Address() {
-        return socks5.localAddress();
+    /** The bound address of the SOCKS5 listener, if it is enabled ({@code --enable-socks5}). */
+    public java.util.Optional<InetSocketAddress> socks5Address() {
+        return socks5 == null ? java.util.Optional.empty() : java.util.Optional.of(socks5.localAddress());
     }
 
     /** Open inbound connections whose authorization is re-checked on policy changes. */

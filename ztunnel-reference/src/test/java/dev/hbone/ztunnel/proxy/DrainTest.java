@@ -43,11 +43,12 @@ class DrainTest {
             NodeProxy node = NodeProxy.start(ZtunnelMain.parseConfig(new String[] {
                 "--local-xds-path=" + config, "--node-name=n", "--inbound-address=" + ip + ":0",
                 "--inbound-plaintext-address=" + ip + ":0", "--outbound-address=" + ip + ":0",
-                "--socks5-address=" + ip + ":0", "--admin-address=" + ip + ":0", "--stats-address=" + ip + ":0",
+                "--socks5-address=" + ip + ":0", "--enable-socks5", "--admin-address=" + ip + ":0",
+                "--stats-address=" + ip + ":0",
                 "--readiness-address=" + ip + ":0", "--connection-termination-deadline=1s"}, Map.of()),
                 DataPathOptions.defaults());
             TwoNodeMeshTest.await("ready", () -> node.readiness().isReady());
-            InetSocketAddress socks = node.dataPath().socks5Address();
+            InetSocketAddress socks = node.dataPath().socks5Address().orElseThrow();
             InetSocketAddress target = new InetSocketAddress("127.0.0.35", outside.port());
             try (Socket open = socks5(ip, socks, target)) {
                 echo(open, 'a');

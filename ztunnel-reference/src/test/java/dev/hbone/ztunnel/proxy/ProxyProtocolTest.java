@@ -78,7 +78,8 @@ class ProxyProtocolTest {
         return NodeProxy.start(ZtunnelMain.parseConfig(new String[] {
             "--local-xds-path=" + file, "--node-name=" + node, "--ca-mode=pem", "--ca-dir=" + ca,
             "--inbound-address=" + inbound, "--inbound-plaintext-address=" + ip + ":0",
-            "--outbound-address=" + ip + ":0", "--socks5-address=" + ip + ":0", "--admin-address=" + ip + ":0",
+            "--outbound-address=" + ip + ":0", "--socks5-address=" + ip + ":0", "--enable-socks5",
+            "--admin-address=" + ip + ":0",
             "--stats-address=" + ip + ":0", "--readiness-address=" + ip + ":0",
             "--connection-termination-deadline=1s"}, Map.of()), DataPathOptions.defaults());
     }

@@ -121,7 +121,7 @@ class TwoNodeMeshTest {
         return ZtunnelMain.parseConfig(new String[] {
             "--local-xds-path=" + file, "--node-name=" + node, "--ca-mode=pem", "--ca-dir=" + ca,
             "--inbound-address=" + inbound, "--inbound-plaintext-address=" + ip + ":0",
-            "--outbound-address=" + ip + ":0", "--socks5-address=" + ip + ":0",
+            "--outbound-address=" + ip + ":0", "--socks5-address=" + ip + ":0", "--enable-socks5",
             "--admin-address=" + ip + ":0", "--stats-address=" + ip + ":0", "--readiness-address=" + ip + ":0",
             "--connection-termination-deadline=2s", "--worker-threads=2"}, Map.of());
     }
@@ -335,7 +335,7 @@ class TwoNodeMeshTest {
 
     /** A SOCKS5 CONNECT through {@code node}'s listener; throws with the reply code when refused. */
     static Socket socks5(NodeProxy node, String from, InetSocketAddress to) throws IOException {
-        Socket s = plain(from, node.dataPath().socks5Address());
+        Socket s = plain(from, node.dataPath().socks5Address().orElseThrow());
         try {
             OutputStream out = s.getOutputStream();
             DataInputStream in = new DataInputStream(s.getInputStream());
