@@ -171,8 +171,7 @@ public final class MeshDemo {
                           intact ? "(intact)" : "(CORRUPTED)");
         System.out.printf("  tunnel closed    %d bytes out, %d in, half-closed both ways, %s%n", stats.bytesSent(),
                           stats.bytesReceived(), stats.failure().map(f -> "failure " + f.reason()).orElse("no error"));
-        summary.add(String.format("  %-46s ENCRYPTED + ALLOWED  %s", request.authority() + " from " + name(request),
-                                  d == null ? "" : d.policy()));
+        summary.add(row(request.authority() + " from " + name(request), "ENCRYPTED, ALLOWED", d == null ? "" : d.policy()));
         return intact && stats.failure().isEmpty();
     }
 
@@ -181,7 +180,7 @@ public final class MeshDemo {
             Tunnel t = client.open(request).get(10, TimeUnit.SECONDS);
             t.abort();
             System.out.println("  UNEXPECTED: the tunnel was opened");
-            summary.add(String.format("  %-46s UNEXPECTEDLY ALLOWED", request.authority() + " from " + name(request)));
+            summary.add(row(request.authority() + " from " + name(request), "UNEXPECTEDLY ALLOWED", ""));
             return false;
         } catch (ExecutionException e) {
             TunnelException te = (TunnelException) e.getCause();
@@ -190,10 +189,9 @@ public final class MeshDemo {
             System.out.printf("  authorization    %s%n", d == null ? "?" : d.toLogString());
             System.out.printf("  CONNECT          %s -> %s (%s)%n", request.authority(),
                               te.status().isPresent() ? te.status().getAsInt() : "-", te.getMessage());
-            summary.add(String.format("  %-46s DENIED %s      %s", request.authority() + " from " + name(request),
-                                      te.status().isPresent() ? te.status().getAsInt() : "?",
-                                      d == null ? "" : d.reason().logName()
-                                                       + (d.policy() == null ? "" : " " + d.policy())));
+            summary.add(row(request.authority() + " from " + name(request),
+                            "DENIED " + (te.status().isPresent() ? te.status().getAsInt() : "?"),
+                            d == null ? "" : d.reason().logName() + (d.policy() == null ? "" : " " + d.policy())));
             return te.reason() == TunnelException.Reason.REFUSED && te.status().orElse(-1) == status;
         }
     }
@@ -207,8 +205,7 @@ public final class MeshDemo {
             TunnelException te = (TunnelException) e.getCause();
             System.out.printf("  mTLS             the client refused the server: %s%n", rootMessage(te));
             System.out.println("  CONNECT          never sent: no byte of the application left the client");
-            summary.add(String.format("  %-46s TLS REFUSED    %s", request.authority() + " from " + name(request),
-                                      reasonName(rootMessage(te))));
+            summary.add(row(request.authority() + " from " + name(request), "TLS REFUSED", reasonName(rootMessage(te))));
             serverRefusals.poll(2, TimeUnit.SECONDS); // the server saw the client abort; nothing new to say
             return te.reason() == TunnelException.Reason.TLS_HANDSHAKE;
         }
@@ -240,8 +237,8 @@ public final class MeshDemo {
                 System.out.printf("  client side      the server closed the connection during the handshake (%s)%n",
                                   te.reason());
                 System.out.printf("  server side      refused the client certificate: %s%n", serverSaw);
-                summary.add(String.format("  %-46s TLS REFUSED    %s", request.authority() + " from mallory (evil.example)",
-                                          serverSaw == null ? te.reason() : reasonName(serverSaw)));
+                summary.add(row(request.authority() + " from mallory (evil.example)", "TLS REFUSED",
+                                serverSaw == null ? te.reason().toString() : reasonName(serverSaw)));
                 return te.reason() == TunnelException.Reason.TLS_HANDSHAKE
                        || te.reason() == TunnelException.Reason.CONNECTION_CLOSED;
             }
@@ -311,6 +308,10 @@ public final class MeshDemo {
             }
         });
         return all;
+    }
+
+    private static String row(String connection, String verdict, String why) {
+        return String.format("  %-44s %-20s %s", connection, verdict, why);
     }
 
     /** SVID refusals start with their reason, e.g. {@code UNTRUSTED_CHAIN: ...}. */
