@@ -51,7 +51,8 @@ class NodeProxyTest {
 
     private NodeProxy start(String... extra) throws Exception {
         String[] base = {"--admin-address=127.0.0.1:0", "--stats-address=127.0.0.1:0",
-                "--readiness-address=127.0.0.1:0"};
+                "--readiness-address=127.0.0.1:0", "--inbound-address=127.0.0.1:0",
+                "--inbound-plaintext-address=127.0.0.1:0", "--outbound-address=127.0.0.1:0"};
         String[] args = new String[base.length + extra.length];
         System.arraycopy(base, 0, args, 0, base.length);
         System.arraycopy(extra, 0, args, base.length, extra.length);
@@ -100,7 +101,9 @@ class NodeProxyTest {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
                 java.net.InetAddress.getByName("127.0.0.1"))) {
             ProxyConfig config = ZtunnelMain.parseConfig(new String[] {"--admin-address=127.0.0.1:0",
-                    "--stats-address=127.0.0.1:" + taken.getLocalPort(), "--readiness-address=127.0.0.1:0"},
+                    "--stats-address=127.0.0.1:" + taken.getLocalPort(), "--readiness-address=127.0.0.1:0",
+                    "--inbound-address=127.0.0.1:0", "--inbound-plaintext-address=127.0.0.1:0",
+                    "--outbound-address=127.0.0.1:0"},
                     Map.of());
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> NodeProxy.start(config))
                     .isInstanceOf(java.io.IOException.class)

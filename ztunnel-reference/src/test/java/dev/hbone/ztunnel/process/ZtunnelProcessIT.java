@@ -48,7 +48,9 @@ class ZtunnelProcessIT {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder(java, "-Xmx128m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(),
                 "--admin-address=" + HOST + ":0", "--stats-address=" + HOST + ":0",
-                "--readiness-address=" + HOST + ":0", "--ca-root-out=" + root,
+                "--readiness-address=" + HOST + ":0", "--inbound-address=" + HOST + ":0",
+                "--inbound-plaintext-address=" + HOST + ":0", "--outbound-address=" + HOST + ":0",
+                "--ca-root-out=" + root,
                 "--connection-termination-deadline=3s")
                 .redirectErrorStream(true);
         pb.environment().put("LOCAL_XDS_PATH", config.toString());
