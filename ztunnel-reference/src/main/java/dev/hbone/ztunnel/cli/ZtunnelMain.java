@@ -101,7 +101,7 @@ public final class ZtunnelMain implements Callable<Integer> {
             description = "DNS capture (not supported yet; logged). Env: ISTIO_META_DNS_CAPTURE. Default: false.")
     String dnsCapture;
     @Option(names = "--worker-threads", paramLabel = "N",
-            description = "Data-path event-loop threads, N or P% of the CPUs. Env: ZTUNNEL_WORKER_THREADS. Default: 2.")
+            description = "Data-path event-loop threads, N or P%% of the CPUs. Env: ZTUNNEL_WORKER_THREADS. Default: 2.")
     String workerThreads;
 
     private Map<String, String> environment = System.getenv();
