@@ -138,12 +138,13 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
 
     @Override
     public ScheduledFuture<?> scheduleAtFixedRate(Runnable command, long initialDelay, long period, TimeUnit unit) {
-        throw new UnsupportedOperationException();
+        // The identity store schedules one-shot renewals only; a periodic task here would be a bug worth seeing.
+        throw new UnsupportedOperationException("ManualScheduler runs one-shot tasks only (schedule/execute)");
     }
 
     @Override
     public ScheduledFuture<?> scheduleWithFixedDelay(Runnable command, long initialDelay, long delay, TimeUnit unit) {
-        throw new UnsupportedOperationException();
+        throw new UnsupportedOperationException("ManualScheduler runs one-shot tasks only (schedule/execute)");
     }
 
     @Override
