@@ -1,5 +1,6 @@
 package dev.hbone.netty;
 
+import dev.hbone.netty.internal.HalfClosedReadGuard;
 import dev.hbone.netty.internal.Http2Support;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -54,6 +55,11 @@ public final class ChannelSplice {
         tcp.closeFuture().addListener(closed);
         stream.closeFuture().addListener(closed);
         runOn(tcp, () -> {
+            // A peer may send its FIN before the relay is in place, or while reads are paused for backpressure; a
+            // later read() on that half-closed epoll socket would close it and lose the other direction.
+            if (tcp.pipeline().get(HalfClosedReadGuard.class) == null) {
+                tcp.pipeline().addFirst(HalfClosedReadGuard.INSTANCE);
+            }
             tcp.pipeline().addLast(new TcpToStream(stream));
             tcp.config().setAutoRead(true);
             tcp.read();

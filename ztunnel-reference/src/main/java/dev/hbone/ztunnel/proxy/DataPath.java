@@ -6,12 +6,12 @@ import dev.hbone.authz.CompiledPolicies;
 import dev.hbone.authz.Destination;
 import dev.hbone.netty.HboneTls;
 import dev.hbone.netty.NettyHboneClient;
+import dev.hbone.netty.internal.HalfClosedReadGuard;
+import dev.hbone.netty.internal.Transports;
 import dev.hbone.ztunnel.accesslog.AccessLog;
 import dev.hbone.ztunnel.cli.ProxyConfig;
 import dev.hbone.ztunnel.identity.ProxyCertificates;
 import dev.hbone.ztunnel.internal.ByteCounter;
-import dev.hbone.ztunnel.internal.HalfClosedReadGuard;
-import dev.hbone.ztunnel.internal.NettyTransport;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import dev.hbone.ztunnel.metrics.ProxyMetrics;
 import dev.hbone.ztunnel.route.EndpointPicker;
@@ -81,7 +81,7 @@ public final class DataPath implements AutoCloseable {
         this.metrics = metrics;
         this.accessLog = accessLog;
         this.options = options;
-        this.group = NettyTransport.newGroup(config.workerThreads(), "ztunnel-data");
+        this.group = Transports.newGroup(config.workerThreads(), "ztunnel-data");
         this.tls = HboneTls.spiffe(certificates.store(), certificates.trustBundles());
         this.client = NettyHboneClient.builder().tls(tls).eventLoopGroup(group).openTimeout(CONNECT_TIMEOUT).build();
         Set<Integer> ownPorts = new HashSet<>(ProxySettings.defaults().illegalPorts());
@@ -140,7 +140,7 @@ public final class DataPath implements AutoCloseable {
                 ProxyConfig.format(dp.inbound.localAddress()), ProxyConfig.format(dp.plaintext.localAddress()),
                 ProxyConfig.format(dp.outbound.localAddress()),
                 dp.socks5 == null ? "off (--enable-socks5)" : ProxyConfig.format(dp.socks5.localAddress()),
-                NettyTransport.isEpoll() ? "epoll" : "nio");
+                Transports.isEpoll() ? "epoll" : "nio");
         return dp;
     }
 
@@ -256,7 +256,7 @@ public final class DataPath implements AutoCloseable {
     /** Opens a TCP connection with ztunnel's timeout, half-closure allowed and autoRead off until relaying. */
     static ChannelFuture connectTcp(EventLoop loop, InetSocketAddress to, Optional<InetAddress> bind,
             ByteCounter counter) {
-        Bootstrap b = new Bootstrap().group(loop).channel(NettyTransport.socketChannel())
+        Bootstrap b = new Bootstrap().group(loop).channel(Transports.socketChannel())
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.TCP_NODELAY, true)

@@ -1,8 +1,8 @@
 package dev.hbone.ztunnel.proxy;
 
+import dev.hbone.netty.internal.HalfClosedReadGuard;
+import dev.hbone.netty.internal.Transports;
 import dev.hbone.ztunnel.internal.ByteCounter;
-import dev.hbone.ztunnel.internal.HalfClosedReadGuard;
-import dev.hbone.ztunnel.internal.NettyTransport;
 import dev.hbone.ztunnel.internal.ReadHold;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import io.netty.bootstrap.ServerBootstrap;
@@ -34,7 +34,7 @@ abstract class TcpListener implements Drainable {
             throws IOException {
         this.dp = dp;
         this.kind = kind;
-        ServerBootstrap b = new ServerBootstrap().group(dp.group()).channel(NettyTransport.serverChannel())
+        ServerBootstrap b = new ServerBootstrap().group(dp.group()).channel(Transports.serverChannel())
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -51,7 +51,7 @@ abstract class TcpListener implements Drainable {
                         accepted(ch, counter, hold);
                     }
                 });
-        if (transparent && NettyTransport.isEpoll()) {
+        if (transparent && Transports.isEpoll()) {
             b.option(EpollChannelOption.IP_TRANSPARENT, true);
         }
         try {

@@ -1,4 +1,4 @@
-package dev.hbone.ztunnel.internal;
+package dev.hbone.netty.internal;
 
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -9,7 +9,8 @@ import io.netty.channel.socket.DuplexChannel;
  * Drops {@code read()} requests on a socket whose input is already shut down (FIN received). Netty's epoll
  * transport fails such a read with {@code epoll_ctl(..) ENOENT} and closes the socket — losing the other direction,
  * which a half-closed TCP connection still needs (e.g. a client that sends its request and FIN before the relay
- * toward its upstream is in place).
+ * toward its upstream is in place). {@link dev.hbone.netty.ChannelSplice} installs it on every TCP side it relays;
+ * callers that read before splicing (the node proxy's listeners) add it themselves.
  */
 @ChannelHandler.Sharable
 public final class HalfClosedReadGuard extends ChannelOutboundHandlerAdapter {
