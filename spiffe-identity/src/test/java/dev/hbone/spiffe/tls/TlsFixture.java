@@ -69,6 +69,9 @@ final class TlsFixture implements AutoCloseable {
      * A fixture whose store serves {@code overrides} for the identities they name (e.g. deliberately bad SVIDs)
      * and SVIDs of the fixture's CA for the others.
      */
+    /** Generations the fixture's store keeps resolvable (see the constructor). */
+    static final int RETAINED_GENERATIONS = 4096;
+
     TlsFixture(Provider provider, Map<SpiffeId, X509Svid> overrides) {
         this.provider = provider;
         MutableClock clock = new MutableClock(Instant.now());
@@ -76,7 +79,11 @@ final class TlsFixture implements AutoCloseable {
         Map<SpiffeId, X509Svid> fixed = overrides == null ? Map.of() : Map.copyOf(overrides);
         SvidSource source = id -> fixed.containsKey(id) ? CompletableFuture.completedFuture(fixed.get(id))
                 : local.fetch(id);
-        this.store = IdentityStore.builder(source).scheduler(new ManualScheduler(clock)).build();
+        // A real store renews hours apart, so its default of 4 retained generations spans any handshake. The
+        // rotation test renews in a tight loop on shared cores, where a descheduled handshake can see more than 4
+        // rotations between choosing its alias and reading chain and key: keep enough generations for that pace.
+        this.store = IdentityStore.builder(source).scheduler(new ManualScheduler(clock))
+                .retainedGenerations(RETAINED_GENERATIONS).build();
         this.keyManager = new SpiffeKeyManager(store, bindings);
         this.trustManager = new SpiffeTrustManager(new SvidValidator(bundles), bindings);
         try {
