@@ -10,7 +10,6 @@ import dev.hbone.netty.internal.ClientConnection;
 import dev.hbone.netty.internal.ClientStreamHandler;
 import dev.hbone.netty.internal.ConnectionPool;
 import dev.hbone.netty.internal.GracefulClose;
-import dev.hbone.netty.internal.Http2Support;
 import dev.hbone.netty.internal.Listeners;
 import dev.hbone.netty.internal.StreamByteAdapter;
 import dev.hbone.netty.internal.StreamTunnel;
@@ -334,47 +333,12 @@ public final class NettyHboneClient implements HboneClient {
     }
 
     /** Builds a {@link NettyHboneClient}; {@link #tls} is required. */
-    public static final class Builder {
-        private HboneTls tls;
-        private TunnelListener listener = TunnelListener.NOOP;
-        private EventLoopGroup group;
-        private int threads;
+    public static final class Builder extends HboneEndpointBuilder<Builder> {
         private int maxStreamsPerConnection = HboneDefaults.CLIENT_MAX_STREAMS_PER_CONNECTION;
         private Duration idleTimeout = HboneDefaults.POOL_IDLE_TIMEOUT;
         private Duration openTimeout = HboneDefaults.OPEN_TIMEOUT;
-        private Duration handshakeTimeout = HboneDefaults.HANDSHAKE_TIMEOUT;
-        private Duration pingInterval = HboneDefaults.PING_INTERVAL;
-        private Duration pingTimeout = HboneDefaults.PING_TIMEOUT;
-        private Http2Support.ResetLimits resetLimits = Http2Support.ResetLimits.DEFAULT;
 
         private Builder() { }
-
-        /** The mTLS setup. */
-        public Builder tls(HboneTls tls) {
-            this.tls = requireNonNull(tls, "tls");
-            return this;
-        }
-
-        /** Observes tunnels; default none. */
-        public Builder listener(TunnelListener listener) {
-            this.listener = requireNonNull(listener, "listener");
-            return this;
-        }
-
-        /** Runs on this event loop group (not shut down by the client); default a group of its own. */
-        public Builder eventLoopGroup(EventLoopGroup group) {
-            this.group = requireNonNull(group, "group");
-            return this;
-        }
-
-        /** Threads of the client's own group; default 0 = Netty's default (2 x cores). */
-        public Builder threads(int threads) {
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0: " + threads);
-            }
-            this.threads = threads;
-            return this;
-        }
 
         /** Streams per pooled connection (capped by the peer's MAX_CONCURRENT_STREAMS); default 100. */
         public Builder maxStreamsPerConnection(int maxStreams) {
@@ -394,32 +358,6 @@ public final class NettyHboneClient implements HboneClient {
         /** Default time allowed to open a tunnel; default 10 s. */
         public Builder openTimeout(Duration openTimeout) {
             this.openTimeout = requireNonNull(openTimeout, "openTimeout");
-            return this;
-        }
-
-        /** Time allowed for the TLS handshake; default 10 s. */
-        public Builder handshakeTimeout(Duration handshakeTimeout) {
-            this.handshakeTimeout = requireNonNull(handshakeTimeout, "handshakeTimeout");
-            return this;
-        }
-
-        /** Keep-alive PING interval and the time a PING may stay unanswered; default 10 s / 20 s. */
-        public Builder ping(Duration interval, Duration timeout) {
-            this.pingInterval = requireNonNull(interval, "interval");
-            this.pingTimeout = requireNonNull(timeout, "timeout");
-            return this;
-        }
-
-        /**
-         * RST_STREAM limits per connection: at most {@code maxReceived} RST_STREAM frames received (any code: CANCEL
-         * is HBONE's normal early close) and {@code maxErrorsSent} error resets sent (codes other than NO_ERROR and
-         * CANCEL, which only a misbehaving peer provokes) per {@code window} (whole seconds, at least 1); beyond either
-         * the connection ends with GOAWAY(ENHANCE_YOUR_CALM). Defaults {@link HboneDefaults#MAX_RESETS_RECEIVED_PER_WINDOW},
-         * {@link HboneDefaults#MAX_ERROR_RESETS_SENT_PER_WINDOW} per {@link HboneDefaults#RST_WINDOW}.
-         */
-        public Builder resetLimits(int maxReceived, int maxErrorsSent, Duration window) {
-            requireNonNull(window, "window");
-            this.resetLimits = Http2Support.ResetLimits.of(maxReceived, maxErrorsSent, window);
             return this;
         }
 

@@ -4,7 +4,6 @@ import dev.hbone.api.HboneServer;
 import dev.hbone.api.TunnelHandler;
 import dev.hbone.api.TunnelListener;
 import dev.hbone.netty.internal.GracefulClose;
-import dev.hbone.netty.internal.Http2Support;
 import dev.hbone.netty.internal.ServerConnection;
 import dev.hbone.netty.internal.TlsEngineFactory;
 import dev.hbone.netty.internal.Transports;
@@ -157,31 +156,17 @@ public final class NettyHboneServer implements HboneServer {
     }
 
     /** Builds a {@link NettyHboneServer}; {@link #tls}, {@link #identity} and {@link #handler} are required. */
-    public static final class Builder {
+    public static final class Builder extends HboneEndpointBuilder<Builder> {
         private InetSocketAddress address = new InetSocketAddress(HboneDefaults.PORT);
-        private HboneTls tls;
         private Function<InetSocketAddress, SpiffeId> identity;
         private SpiffeId fixedIdentity;
         private TunnelHandler handler;
-        private TunnelListener listener = TunnelListener.NOOP;
-        private EventLoopGroup group;
-        private int threads;
-        private Duration handshakeTimeout = HboneDefaults.HANDSHAKE_TIMEOUT;
-        private Duration pingInterval = HboneDefaults.PING_INTERVAL;
-        private Duration pingTimeout = HboneDefaults.PING_TIMEOUT;
-        private Http2Support.ResetLimits resetLimits = Http2Support.ResetLimits.DEFAULT;
 
         private Builder() { }
 
         /** Where to listen; default {@code 0.0.0.0:15008}. */
         public Builder bind(InetSocketAddress address) {
             this.address = requireNonNull(address, "address");
-            return this;
-        }
-
-        /** The mTLS setup. */
-        public Builder tls(HboneTls tls) {
-            this.tls = requireNonNull(tls, "tls");
             return this;
         }
 
@@ -207,53 +192,6 @@ public final class NettyHboneServer implements HboneServer {
         /** Decides each CONNECT. */
         public Builder handler(TunnelHandler handler) {
             this.handler = requireNonNull(handler, "handler");
-            return this;
-        }
-
-        /** Observes tunnels; default none. */
-        public Builder listener(TunnelListener listener) {
-            this.listener = requireNonNull(listener, "listener");
-            return this;
-        }
-
-        /** Runs on this event loop group (not shut down by the server); default a group of its own. */
-        public Builder eventLoopGroup(EventLoopGroup group) {
-            this.group = requireNonNull(group, "group");
-            return this;
-        }
-
-        /** Threads of the server's own group; default 0 = Netty's default (2 x cores). */
-        public Builder threads(int threads) {
-            if (threads < 0) {
-                throw new IllegalArgumentException("threads must be >= 0: " + threads);
-            }
-            this.threads = threads;
-            return this;
-        }
-
-        /** Time allowed for the TLS handshake; default {@link HboneDefaults#HANDSHAKE_TIMEOUT}. */
-        public Builder handshakeTimeout(Duration timeout) {
-            this.handshakeTimeout = requireNonNull(timeout, "timeout");
-            return this;
-        }
-
-        /** Keep-alive PING interval and the time a PING may stay unanswered. */
-        public Builder ping(Duration interval, Duration timeout) {
-            this.pingInterval = requireNonNull(interval, "interval");
-            this.pingTimeout = requireNonNull(timeout, "timeout");
-            return this;
-        }
-
-        /**
-         * RST_STREAM limits per connection: at most {@code maxReceived} RST_STREAM frames received (any code: CANCEL
-         * is HBONE's normal early close) and {@code maxErrorsSent} error resets sent (codes other than NO_ERROR and
-         * CANCEL, which only a misbehaving peer provokes) per {@code window} (whole seconds, at least 1); beyond either
-         * the connection ends with GOAWAY(ENHANCE_YOUR_CALM). Defaults {@link HboneDefaults#MAX_RESETS_RECEIVED_PER_WINDOW},
-         * {@link HboneDefaults#MAX_ERROR_RESETS_SENT_PER_WINDOW} per {@link HboneDefaults#RST_WINDOW}.
-         */
-        public Builder resetLimits(int maxReceived, int maxErrorsSent, Duration window) {
-            requireNonNull(window, "window");
-            this.resetLimits = Http2Support.ResetLimits.of(maxReceived, maxErrorsSent, window);
             return this;
         }
 
