@@ -4,7 +4,9 @@ import dev.hbone.api.IncomingTunnel;
 import dev.hbone.api.ProxyProtocolV2;
 import dev.hbone.api.RefusalStatus;
 import dev.hbone.api.TunnelHandler;
+import dev.hbone.api.TunnelException;
 import dev.hbone.api.TunnelInfo;
+import dev.hbone.api.TunnelListener;
 import dev.hbone.authz.ConnectionAttributes;
 import dev.hbone.authz.Decision;
 import dev.hbone.authz.Destination;
@@ -51,7 +53,14 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
         this.dp = dp;
         try {
             this.server = NettyHboneServer.builder().bind(address).tls(dp.tls()).identity(this::identityFor)
-                    .handler(this).eventLoopGroup(dp.group()).start();
+                    .handler(this).listener(new TunnelListener() {
+                        @Override
+                        public void onFailed(String authority, TunnelException failure) {
+                            if (failure.reason() == TunnelException.Reason.TLS_HANDSHAKE) {
+                                TlsFailures.refused(dp.metrics(), Reporter.DESTINATION, failure);
+                            }
+                        }
+                    }).eventLoopGroup(dp.group()).start();
         } catch (RuntimeException e) {
             throw new IOException("inbound HBONE " + address + ": cannot bind: " + e.getMessage(), e);
         }
