@@ -134,6 +134,37 @@ final class ProxyProcess implements AutoCloseable {
         throw new IOException("no VmRSS");
     }
 
+    /** Java heap in use after a full GC (jcmd GC.run, then GC.heap_info), in KiB. */
+    long heapUsedKib() throws Exception {
+        jcmd("GC.run");
+        String info = jcmd("GC.heap_info");
+        long used = 0;
+        boolean found = false;
+        for (String line : info.split("\n")) {
+            if (line.contains("generation") || line.contains("garbage-first heap")) {
+                java.util.regex.Matcher m = Pattern.compile("used (\\d+)K").matcher(line);
+                if (m.find()) {
+                    used += Long.parseLong(m.group(1));
+                    found = true;
+                }
+            }
+        }
+        if (!found) {
+            throw new IOException("no heap figure in: " + info);
+        }
+        return used;
+    }
+
+    private String jcmd(String command) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(pid()), command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException("jcmd " + command + " failed: " + out);
+        }
+        return out;
+    }
+
     String scrape() throws IOException, InterruptedException {
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(stats.resolve("metrics"))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
