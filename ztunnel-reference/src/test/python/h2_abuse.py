@@ -538,6 +538,28 @@ def bad_not_tls(args):
     return c.result(bytes_in=len(c.inbuf))
 
 
+# ------------------------------------------------------------------------------------------------------ faults
+def plain_connect(c, args):
+    """One ordinary CONNECT; reports the status (or reset) and how long the answer took."""
+    c.start_h2()
+    open_stream(c, 1, args.authority)
+    c.wait(lambda: 1 in c.statuses or 1 in c.ended, 60)
+    return c.result()
+
+
+def hold(c, args):
+    """An established tunnel that sends a greeting, then waits (up to 60 s) for the stream or connection to end:
+    prints "ESTABLISHED" once the 200 is in, so a test can kill this process (the peer dies mid-stream) or the
+    upstream (the other side must see a reset or an end, not a hang)."""
+    c.start_h2()
+    open_stream(c, 1, args.authority)
+    c.wait(lambda: 1 in c.statuses or 1 in c.ended, 30)
+    c.send(frame(DATA, 0, 1, b"hello"))
+    print("ESTABLISHED", flush=True)
+    c.wait(lambda: 1 in c.ended, 60)
+    return c.result(ended=1 in c.ended, received=c.data.get(1, 0))
+
+
 ATTACKS = {
     "rapid_reset": rapid_reset, "made_you_reset": made_you_reset,
     "continuation_flood": continuation_flood,
@@ -548,7 +570,7 @@ ATTACKS = {
     "not_connect": bad_not_connect, "connect_with_path": bad_connect_with_path, "no_authority": bad_no_authority,
     "malformed_authority": bad_malformed_authority, "own_port": bad_own_port, "other_ip": bad_other_ip,
     "data_before_200": bad_data_before_200, "headers_after_200": bad_headers_after_200,
-    "too_many_streams": bad_too_many_streams, "oversized_frame": bad_oversized_frame, "http11": bad_http11,
+    "too_many_streams": bad_too_many_streams, "plain_connect": plain_connect, "hold": hold, "oversized_frame": bad_oversized_frame, "http11": bad_http11,
 }
 
 
