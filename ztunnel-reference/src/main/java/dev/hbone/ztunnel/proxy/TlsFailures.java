@@ -36,7 +36,8 @@ final class TlsFailures {
             }
         }
         String text = chainText(failure).toLowerCase(Locale.ROOT);
-        if (text.contains("alpn") || text.contains("no_application_protocol")) {
+        if (text.contains("alpn") || text.contains("no_application_protocol")
+                || text.contains("application layer protocol")) {
             return "alpn";
         }
         if (text.contains("protocol_version") || text.contains("protocol version")

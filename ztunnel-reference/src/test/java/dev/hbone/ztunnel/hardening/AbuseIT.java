@@ -232,6 +232,9 @@ class AbuseIT {
         long echoedDuring = good.echoed() - echoed0;
         double cpu = proxy.cpuSeconds() - cpu0;
         assertThat(proxy.isAlive()).as("proxy alive after " + attack).isTrue();
+        if (attackSeconds >= 2) {
+            assertThat(echoedDuring).as("%s: the good tunnel moved data during the attack", attack).isPositive();
+        }
         // the well-behaved tunnel on another connection still moves data (generous: 1 MiB within 30 s)
         long echoedAfter = good.echoed();
         Hardening.await(() -> "the good tunnel to move 1 MiB after " + attack + " (failure: " + good.failure() + ")",
