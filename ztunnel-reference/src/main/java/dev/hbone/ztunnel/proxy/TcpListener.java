@@ -68,7 +68,7 @@ abstract class TcpListener implements Drainable {
                 log.info("{} {}: IP_TRANSPARENT (TPROXY)", kind, localAddress());
             } else {
                 log.warn("{} {}: IP_TRANSPARENT could not be set (needs CAP_NET_ADMIN and epoll): connections "
-                        + "must be redirected with TPROXY for their original destination to be known", kind,
+                        + "must be redirected with REDIRECT (SO_ORIGINAL_DST), not TPROXY", kind,
                         localAddress());
             }
         }
@@ -80,6 +80,21 @@ abstract class TcpListener implements Drainable {
      * @param hold holds what the client sends until the relay is in place; remove it from the pipeline then
      */
     abstract void accepted(SocketChannel channel, ByteCounter counter, ReadHold hold);
+
+    /**
+     * Returns the accepted connection's original destination ({@link DataPathOptions#originalDestination()}), or
+     * null after closing it when that cannot be known (logged with the reason).
+     */
+    InetSocketAddress originalDestination(SocketChannel channel) {
+        try {
+            return dp.options().originalDestination().of(channel);
+        } catch (RuntimeException e) {
+            log.warn("{} connection from {} closed: cannot recover its original destination: {}", kind,
+                    channel.remoteAddress(), e.getMessage());
+            channel.close();
+            return null;
+        }
+    }
 
     InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
