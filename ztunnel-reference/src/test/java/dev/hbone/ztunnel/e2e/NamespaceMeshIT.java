@@ -74,6 +74,16 @@ class NamespaceMeshIT {
             "    data += d",
             "print('RECEIVED ' + data.decode(), flush=True)");
 
+    private static final String PLAINTEXT_CLIENT = String.join("\n",
+            "import socket, sys",
+            "s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)",
+            "try:",
+            "    s.sendall(sys.argv[3].encode()); s.shutdown(socket.SHUT_WR)",
+            "    d = s.recv(65536)",
+            "    print('RESULT data ' + d.decode() if d else 'RESULT eof', flush=True)",
+            "except ConnectionResetError:",
+            "    print('RESULT reset', flush=True)");
+
     @Test
     void podTrafficCrossesTheNodeLinkOnlyInsideHboneWithRedirectAndWithTproxy() throws Exception {
         requirePrivileges();
@@ -120,6 +130,13 @@ class NamespaceMeshIT {
                     "  workloadIps: [\"" + SERVER_IP + "\"]",
                     "  protocol: HBONE",
                     "  node: node2",
+                    "policies:",
+                    "- name: istio_converted_static_strict", // what istiod makes of PeerAuthentication STRICT
+                    "  namespace: default",
+                    "  scope: Namespace",
+                    "  action: Deny",
+                    "  rules:",
+                    "  - - - notPrincipals: [{presence: {}}]",
                     ""));
             BackgroundProcess proxy1 = track(cleanup, Ztunnel.start("proxy1", node1, proxyArgs("node1", config),
                     Map.of()));
@@ -213,6 +230,33 @@ class NamespaceMeshIT {
                         .as("TLS application data").isTrue();
             });
             assertThat(data).noneSatisfy(s -> assertThat(s.destinationPort()).isEqualTo(APP_PORT));
+
+            // 3. PeerAuthentication STRICT: a plaintext client outside the mesh (node2 itself) dials the server pod;
+            // pod2 captures it with TPROXY to proxy2's inbound plaintext listener (15006), which refuses it.
+            pod2.run("iptables", "-t", "mangle", "-A", "PREROUTING", "-i", pod2If, "-p", "tcp", "--dport",
+                    Integer.toString(APP_PORT), "-j", "TPROXY", "--on-port", "15006", "--on-ip", "0.0.0.0",
+                    "--tproxy-mark", "0x1/0x1");
+            pod2.run("ip", "rule", "add", "fwmark", "0x1/0x1", "lookup", "100");
+            pod2.run("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100");
+            String plainMarker = marker("plaintext");
+            try (BackgroundProcess plain = BackgroundProcess.start("plaintext-client",
+                    node2.wrap(List.of(PYTHON, "-c", PLAINTEXT_CLIENT, SERVER_IP, Integer.toString(APP_PORT),
+                            plainMarker)))) {
+                assertThat(plain.awaitExit(Duration.ofSeconds(60))).as(plain.output()).isZero();
+                assertThat(plain.output()).containsPattern("RESULT (reset|eof)");
+            }
+            proxy2.awaitLine(l -> l.contains("connection complete") && l.contains("direction=inbound")
+                    && l.contains("policy=default/istio_converted_static_strict") && l.contains("response_flags=DENY"),
+                    "STRICT refusal in the access log", Duration.ofSeconds(20));
+            String metrics2 = pod2.run(PYTHON, "-c", "import urllib.request; print(urllib.request.urlopen("
+                    + "'http://127.0.0.1:15020/metrics', timeout=10).read().decode())");
+            assertThat(Ztunnel.metric(metrics2, "istio_tcp_connections_closed_total", "reporter=\"destination\"",
+                    "destination_principal=\"spiffe://cluster.local/ns/default/sa/server\"", "source_principal=\"unknown\"",
+                    "connection_security_policy=\"unknown\"", "response_flags=\"DENY\"")).as(metrics2).isEqualTo(1.0);
+            assertThat(Ztunnel.metric(metrics2, "istio_tcp_connections_closed_total", "reporter=\"destination\"",
+                    "source_principal=\"spiffe://cluster.local/ns/default/sa/client\"",
+                    "connection_security_policy=\"mutual_tls\"", "response_flags=\"-\"")).isEqualTo(2.0);
+            assertThat(server.output()).doesNotContain(plainMarker);
 
             proxy1.terminate();
             proxy2.terminate();
