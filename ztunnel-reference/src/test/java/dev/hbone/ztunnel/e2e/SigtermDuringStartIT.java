@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class SigtermDuringStartIT {
-    private static final String HOST = "127.0.0.24";
+    private static final String HOST = "127.0.5.24";
 
     @TempDir
     Path dir;
