@@ -7,6 +7,7 @@ import dev.hbone.ztunnel.support.Commands;
 import dev.hbone.ztunnel.support.Netns;
 import dev.hbone.ztunnel.support.Pcap;
 import dev.hbone.ztunnel.support.Ztunnel;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,6 +46,8 @@ class NamespaceMeshIT {
     private static final String PYTHON = "/usr/bin/python3";
     private static final String CLIENT_IP = "10.251.1.2";
     private static final String SERVER_IP = "10.251.2.2";
+    private static final String CLIENT_IP6 = "fd00:251:1::2";
+    private static final String SERVER_IP6 = "fd00:251:2::2";
     private static final int APP_PORT = 8080;
     private static final Duration START = Duration.ofSeconds(60);
 
@@ -53,8 +56,9 @@ class NamespaceMeshIT {
 
     private static final String SERVER_APP = String.join("\n",
             "import socket, sys",
-            "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
-            "s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(16); print('LISTENING', flush=True)",
+            "s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+            "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)",
+            "s.bind(('::', int(sys.argv[2]))); s.listen(16); print('LISTENING', flush=True)",
             "while True:",
             "    c, a = s.accept(); c.settimeout(60); data = b''",
             "    while True:",
@@ -108,8 +112,19 @@ class NamespaceMeshIT {
             pod2.run("ip", "route", "add", "default", "via", "10.251.2.1");
             node1.run("ip", "route", "add", "10.251.2.0/24", "via", "10.251.0.2");
             node2.run("ip", "route", "add", "10.251.1.0/24", "via", "10.251.0.1");
+            pod1.addIpv6(pod1If, CLIENT_IP6 + "/64");
+            node1.addIpv6(node1PodIf, "fd00:251:1::1/64");
+            node1.addIpv6(node1LinkIf, "fd00:251::1/64");
+            node2.addIpv6(node2LinkIf, "fd00:251::2/64");
+            node2.addIpv6(node2PodIf, "fd00:251:2::1/64");
+            pod2.addIpv6(pod2If, SERVER_IP6 + "/64");
+            pod1.run("ip", "-6", "route", "add", "default", "via", "fd00:251:1::1");
+            pod2.run("ip", "-6", "route", "add", "default", "via", "fd00:251:2::1");
+            node1.run("ip", "-6", "route", "add", "fd00:251:2::/64", "via", "fd00:251::2");
+            node2.run("ip", "-6", "route", "add", "fd00:251:1::/64", "via", "fd00:251::1");
             for (Netns n : List.of(node1, node2)) {
                 n.run("sysctl", "-qw", "net.ipv4.ip_forward=1");
+                n.run("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1");
             }
 
             Ztunnel.caDir(dir.resolve("ca"), "cluster.local");
@@ -120,14 +135,14 @@ class NamespaceMeshIT {
                     "  name: client",
                     "  namespace: default",
                     "  serviceAccount: client",
-                    "  workloadIps: [\"" + CLIENT_IP + "\"]",
+                    "  workloadIps: [\"" + CLIENT_IP + "\", \"" + CLIENT_IP6 + "\"]",
                     "  protocol: HBONE",
                     "  node: node1",
                     "- uid: cluster1//v1/Pod/default/server",
                     "  name: server",
                     "  namespace: default",
                     "  serviceAccount: server",
-                    "  workloadIps: [\"" + SERVER_IP + "\"]",
+                    "  workloadIps: [\"" + SERVER_IP + "\", \"" + SERVER_IP6 + "\"]",
                     "  protocol: HBONE",
                     "  node: node2",
                     "policies:",
@@ -157,9 +172,15 @@ class NamespaceMeshIT {
             // 1. REDIRECT (nat): the proxy finds the original destination with SO_ORIGINAL_DST.
             node1.run("iptables", "-t", "nat", "-A", "PREROUTING", "-i", node1PodIf, "-p", "tcp",
                     "-j", "REDIRECT", "--to-ports", "15001");
+            node1.run("ip6tables", "-t", "nat", "-A", "PREROUTING", "-i", node1PodIf, "-p", "tcp",
+                    "-j", "REDIRECT", "--to-ports", "15001");
             String redirectMarker = marker("redirect");
-            exchange(pod1, server, redirectMarker);
+            exchange(pod1, server, redirectMarker, CLIENT_IP, SERVER_IP);
+            // IPv6: SOL_IPV6 / IP6T_SO_ORIGINAL_DST
+            String redirect6Marker = marker("redirect6");
+            exchange(pod1, server, redirect6Marker, CLIENT_IP6, SERVER_IP6);
             node1.run("iptables", "-t", "nat", "-F", "PREROUTING");
+            node1.run("ip6tables", "-t", "nat", "-F", "PREROUTING");
 
             // 2. TPROXY (mangle): the listener is IP_TRANSPARENT; the accepted socket's local address is the
             // original destination.
@@ -168,10 +189,11 @@ class NamespaceMeshIT {
             node1.run("ip", "rule", "add", "fwmark", "0x1/0x1", "lookup", "100");
             node1.run("ip", "route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "100");
             String tproxyMarker = marker("tproxy");
-            exchange(pod1, server, tproxyMarker);
+            exchange(pod1, server, tproxyMarker, CLIENT_IP, SERVER_IP);
 
             // Both went through the proxies: one outbound and one inbound access-log line each, with the identities.
-            for (String m : List.of(redirectMarker, tproxyMarker)) {
+            List<String> markers = List.of(redirectMarker, redirect6Marker, tproxyMarker);
+            for (String m : markers) {
                 assertThat(server.output()).contains("GOT " + m);
             }
             proxy1.awaitLine(l -> l.contains("connection complete") && l.contains("direction=outbound")
@@ -179,7 +201,9 @@ class NamespaceMeshIT {
                     "outbound access log", Duration.ofSeconds(20));
             assertThat(proxy1.lines().stream().filter(l -> l.contains("connection complete")
                     && l.contains("direction=outbound") && l.contains("dst.identity=\"spiffe://cluster.local/ns/"
-                    + "default/sa/server\"") && l.contains("response_flags=-")).count()).isEqualTo(2);
+                    + "default/sa/server\"") && l.contains("response_flags=-")).count()).isEqualTo(3);
+            assertThat(proxy1.output()).contains("src.addr=[" + InetAddress.getByName(CLIENT_IP6).getHostAddress(),
+                    "dst.addr=[" + InetAddress.getByName(SERVER_IP6).getHostAddress() + "]:" + APP_PORT);
             proxy2.awaitLine(l -> l.contains("connection complete") && l.contains("direction=inbound")
                     && l.contains("src.identity=\"spiffe://cluster.local/ns/default/sa/client\""),
                     "inbound access log", Duration.ofSeconds(20));
@@ -187,7 +211,7 @@ class NamespaceMeshIT {
                     + "'http://127.0.0.1:15020/metrics', timeout=10).read().decode())");
             assertThat(Ztunnel.metric(metrics, "istio_tcp_connections_closed_total", "reporter=\"source\"",
                     "destination_principal=\"spiffe://cluster.local/ns/default/sa/server\"",
-                    "connection_security_policy=\"mutual_tls\"", "response_flags=\"-\"")).isEqualTo(2.0);
+                    "connection_security_policy=\"mutual_tls\"", "response_flags=\"-\"")).isEqualTo(3.0);
 
             // tcpdump drops what it has not processed yet when terminated: wait for the control capture first
             long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
@@ -203,25 +227,26 @@ class NamespaceMeshIT {
 
             // The pod's own link carries the plaintext (the capture would see it)...
             byte[] podBytes = Files.readAllBytes(podPcap);
-            for (String m : List.of(redirectMarker, tproxyMarker)) {
+            for (String m : markers) {
                 assertThat(Pcap.contains(podBytes, m.getBytes(StandardCharsets.US_ASCII)))
                         .as("plaintext on the pod link (control): %d bytes, %s; %s", podBytes.length,
                                 Pcap.read(podPcap), podDump.output()).isTrue();
             }
             // ...the node-to-node link never does: only TLS to and from 15008.
             byte[] linkBytes = Files.readAllBytes(linkPcap);
-            for (String m : List.of(redirectMarker, tproxyMarker)) {
+            for (String m : markers) {
                 assertThat(Pcap.contains(linkBytes, m.getBytes(StandardCharsets.US_ASCII)))
                         .as("marker %s on the node-to-node link", m).isFalse();
             }
             List<Pcap.Segment> link = Pcap.read(linkPcap);
+            String server6 = InetAddress.getByName(SERVER_IP6).getHostAddress(); // as the reader formats it
             List<Pcap.Segment> data = link.stream().filter(s -> s.payload().length > 0).toList();
             assertThat(data).as("segments with payload on the node link").isNotEmpty();
             assertThat(data).allSatisfy(s -> assertThat(s.sourcePort() == 15008 || s.destinationPort() == 15008)
                     .as("payload only on HBONE's port: %s", s).isTrue());
             assertThat(data).anySatisfy(s -> {
                 assertThat(s.destinationPort()).isEqualTo(15008);
-                assertThat(s.destination()).isEqualTo(SERVER_IP);
+                assertThat(s.destination()).isIn(SERVER_IP, server6);
                 assertThat(s.payload()[0]).as("TLS handshake record (ClientHello)").isEqualTo((byte) 0x16);
             });
             assertThat(data).anySatisfy(s -> {
@@ -230,6 +255,8 @@ class NamespaceMeshIT {
                         .as("TLS application data").isTrue();
             });
             assertThat(data).noneSatisfy(s -> assertThat(s.destinationPort()).isEqualTo(APP_PORT));
+            assertThat(data).as("IPv6 tunnel on the link").anySatisfy(s ->
+                    assertThat(s.destination()).isEqualTo(server6));
 
             // 3. PeerAuthentication STRICT: a plaintext client outside the mesh (node2 itself) dials the server pod;
             // pod2 captures it with TPROXY to proxy2's inbound plaintext listener (15006), which refuses it.
@@ -255,7 +282,7 @@ class NamespaceMeshIT {
                     "connection_security_policy=\"unknown\"", "response_flags=\"DENY\"")).as(metrics2).isEqualTo(1.0);
             assertThat(Ztunnel.metric(metrics2, "istio_tcp_connections_closed_total", "reporter=\"destination\"",
                     "source_principal=\"spiffe://cluster.local/ns/default/sa/client\"",
-                    "connection_security_policy=\"mutual_tls\"", "response_flags=\"-\"")).isEqualTo(2.0);
+                    "connection_security_policy=\"mutual_tls\"", "response_flags=\"-\"")).isEqualTo(3.0);
             assertThat(server.output()).doesNotContain(plainMarker);
 
             proxy1.terminate();
@@ -283,7 +310,8 @@ class NamespaceMeshIT {
         Commands.require(Commands.succeeds("id", "-u") && Commands.run("id", "-u").trim().equals("0"),
                 "network namespaces need root");
         Commands.require(Commands.succeeds("ip", "-V"), "ip (iproute2) is not installed");
-        Commands.require(Commands.succeeds("iptables", "--version"), "iptables is not installed");
+        Commands.require(Commands.succeeds("iptables", "--version") && Commands.succeeds("ip6tables", "--version"),
+                "iptables is not installed");
         Commands.require(Commands.succeeds("tcpdump", "--version"), "tcpdump is not installed");
         Commands.require(Files.isExecutable(Path.of(PYTHON)), PYTHON + " is not installed");
     }
@@ -326,11 +354,12 @@ class NamespaceMeshIT {
     }
 
     /** The client app in pod1 sends {@code marker} to the server app and must get it back, plain TCP both ends. */
-    private static void exchange(Netns pod1, BackgroundProcess server, String marker) throws Exception {
+    private static void exchange(Netns pod1, BackgroundProcess server, String marker, String clientIp,
+            String serverIp) throws Exception {
         try (BackgroundProcess client = BackgroundProcess.start("client-app",
-                pod1.wrap(List.of(PYTHON, "-c", CLIENT_APP, SERVER_IP, Integer.toString(APP_PORT), marker)))) {
+                pod1.wrap(List.of(PYTHON, "-c", CLIENT_APP, serverIp, Integer.toString(APP_PORT), marker)))) {
             assertThat(client.awaitExit(Duration.ofSeconds(60))).as(client.output()).isZero();
-            assertThat(client.output()).contains("LOCAL " + CLIENT_IP + " PEER " + SERVER_IP,
+            assertThat(client.output()).contains("LOCAL " + clientIp + " PEER " + serverIp,
                     "RECEIVED ECHO:" + marker);
         }
         server.awaitLine(Pattern.compile("GOT " + Pattern.quote(marker)), Duration.ofSeconds(20));

@@ -290,6 +290,25 @@ class TwoProcessMeshIT {
             roundTrip(longLived, chunk);
             sent += chunk.length;
 
+            // 6. a peer that does not speak TLS at all: closed, counted with reason "handshake"
+            try (Socket garbage = new Socket()) {
+                garbage.setSoTimeout(30_000);
+                garbage.connect(new InetSocketAddress(ECHO_IP, 15008), 10_000);
+                garbage.getOutputStream().write("CONNECT 127.0.5.4:8080 HTTP/1.1\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                garbage.getOutputStream().flush();
+                try {
+                    garbage.getInputStream().readAllBytes(); // whatever alert comes, then the close
+                } catch (IOException reset) {
+                    // closed with a reset: as good
+                }
+            }
+            await("non-TLS peer counted", Duration.ofSeconds(30), () -> quietly(() -> Ztunnel.metric(
+                    metrics(B, portsB), "istio_tls_handshake_failures_total", "direction=\"inbound\"",
+                    "reason=\"handshake\"") >= 1.0));
+            roundTrip(longLived, chunk);
+            sent += chunk.length;
+
             longLived.shutdownOutput();
             assertThat(longLived.getInputStream().read()).isEqualTo(-1);
 

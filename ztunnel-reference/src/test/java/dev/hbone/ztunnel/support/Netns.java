@@ -67,6 +67,11 @@ public final class Netns implements AutoCloseable {
         b.run("ip", "link", "set", bIf, "up");
     }
 
+    /** Adds an IPv6 address without duplicate address detection (usable at once). */
+    public void addIpv6(String dev, String cidr) {
+        run("ip", "-6", "addr", "add", cidr, "dev", dev, "nodad");
+    }
+
     @Override
     public String toString() {
         return name;

@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * A minimal reader of classic pcap files (as {@code tcpdump -w} writes them) for Ethernet or Linux "cooked"
- * captures of IPv4 TCP: each packet's addresses, ports and TCP payload. Enough to assert what crossed a link.
+ * captures of TCP over IPv4 or IPv6: each packet's addresses, ports and TCP payload. Enough to assert what crossed a link.
  */
 public final class Pcap {
     /** One TCP segment. */
@@ -20,7 +20,7 @@ public final class Pcap {
     private Pcap() {
     }
 
-    /** Reads every IPv4 TCP segment of {@code file}. */
+    /** Reads every TCP segment of {@code file}. */
     public static List<Segment> read(Path file) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
         if (b.remaining() < 24) {
@@ -51,20 +51,37 @@ public final class Pcap {
                 break; // truncated last record (capture stopped mid-write)
             }
             int ip = start + linkHeader;
-            if (captured < linkHeader + 20 || (b.get(ip) & 0xf0) != 0x40 || b.get(ip + 9) != 6) {
-                continue; // not IPv4 TCP
+            int end = start + captured;
+            if (captured < linkHeader + 20) {
+                continue;
             }
-            int ipHeader = (b.get(ip) & 0x0f) * 4;
-            int total = Math.min(u16(b, ip + 2), start + captured - ip);
-            int tcp = ip + ipHeader;
-            int tcpHeader = ((b.get(tcp + 12) & 0xf0) >> 4) * 4;
-            int payloadStart = tcp + tcpHeader;
-            int payloadEnd = ip + total;
+            int version = (b.get(ip) & 0xf0) >> 4;
+            int tcp;
+            int payloadEnd;
+            String source;
+            String destination;
+            if (version == 4 && b.get(ip + 9) == 6) {
+                tcp = ip + (b.get(ip) & 0x0f) * 4;
+                payloadEnd = Math.min(ip + u16(b, ip + 2), end);
+                source = address(b, ip + 12, 4);
+                destination = address(b, ip + 16, 4);
+            } else if (version == 6 && captured >= linkHeader + 40 && b.get(ip + 6) == 6) {
+                tcp = ip + 40; // no extension headers on these links
+                payloadEnd = Math.min(tcp + u16(b, ip + 4), end);
+                source = address(b, ip + 8, 16);
+                destination = address(b, ip + 24, 16);
+            } else {
+                continue; // not TCP
+            }
+            if (tcp + 20 > end) {
+                continue;
+            }
+            int payloadStart = tcp + ((b.get(tcp + 12) & 0xf0) >> 4) * 4;
             byte[] payload = new byte[Math.max(0, payloadEnd - payloadStart)];
             for (int i = 0; i < payload.length; i++) {
                 payload[i] = b.get(payloadStart + i);
             }
-            segments.add(new Segment(address(b, ip + 12), u16(b, tcp), address(b, ip + 16), u16(b, tcp + 2), payload));
+            segments.add(new Segment(source, u16(b, tcp), destination, u16(b, tcp + 2), payload));
         }
         return segments;
     }
@@ -74,9 +91,16 @@ public final class Pcap {
         return ((b.get(at) & 0xff) << 8) | (b.get(at + 1) & 0xff);
     }
 
-    private static String address(ByteBuffer b, int at) {
-        return (b.get(at) & 0xff) + "." + (b.get(at + 1) & 0xff) + "." + (b.get(at + 2) & 0xff) + "."
-                + (b.get(at + 3) & 0xff);
+    private static String address(ByteBuffer b, int at, int length) {
+        byte[] a = new byte[length];
+        for (int i = 0; i < length; i++) {
+            a[i] = b.get(at + i);
+        }
+        try {
+            return java.net.InetAddress.getByAddress(a).getHostAddress();
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e); // not for 4 or 16 bytes
+        }
     }
 
     /** Returns true when {@code needle} occurs in {@code haystack}. */
