@@ -4,6 +4,7 @@ import dev.hbone.netty.internal.HalfClosedReadGuard;
 import dev.hbone.netty.internal.Transports;
 import dev.hbone.ztunnel.internal.ByteCounter;
 import dev.hbone.ztunnel.internal.ReadHold;
+import dev.hbone.ztunnel.internal.SoOriginalDst;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -65,7 +66,9 @@ abstract class TcpListener implements Drainable {
         if (transparent) {
             boolean on = serverChannel instanceof EpollServerSocketChannel e && e.config().isIpTransparent();
             if (on) {
-                log.info("{} {}: IP_TRANSPARENT (TPROXY)", kind, localAddress());
+                // loads JNA's libc binding now rather than on the first captured connection
+                log.info("{} {}: IP_TRANSPARENT (TPROXY){}", kind, localAddress(),
+                        SoOriginalDst.isAvailable() ? ", SO_ORIGINAL_DST (REDIRECT)" : "");
             } else {
                 log.warn("{} {}: IP_TRANSPARENT could not be set (needs CAP_NET_ADMIN and epoll): connections "
                         + "must be redirected with REDIRECT (SO_ORIGINAL_DST), not TPROXY", kind,

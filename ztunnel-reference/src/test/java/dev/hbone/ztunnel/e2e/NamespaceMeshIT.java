@@ -95,10 +95,10 @@ class NamespaceMeshIT {
                 (byte) ThreadLocalRandom.current().nextInt(), (byte) ThreadLocalRandom.current().nextInt()});
         List<AutoCloseable> cleanup = new ArrayList<>();
         try {
-            Netns node1 = track(cleanup, Netns.create("i5a-" + id + "-node1"));
-            Netns node2 = track(cleanup, Netns.create("i5a-" + id + "-node2"));
-            Netns pod1 = track(cleanup, Netns.create("i5a-" + id + "-pod1"));
-            Netns pod2 = track(cleanup, Netns.create("i5a-" + id + "-pod2"));
+            Netns node1 = track(cleanup, Netns.create("zt-e2e-" + id + "-node1"));
+            Netns node2 = track(cleanup, Netns.create("zt-e2e-" + id + "-node2"));
+            Netns pod1 = track(cleanup, Netns.create("zt-e2e-" + id + "-pod1"));
+            Netns pod2 = track(cleanup, Netns.create("zt-e2e-" + id + "-pod2"));
             String pod1If = "p1-" + id;
             String node1PodIf = "n1p-" + id;
             String node1LinkIf = "n1l-" + id;
@@ -162,7 +162,8 @@ class NamespaceMeshIT {
             server.awaitLine(Pattern.compile("LISTENING"), START);
             awaitReady(node1, proxy1);
             awaitReady(pod2, proxy2);
-            assertThat(proxy1.output()).containsPattern("outbound \\S+:15001: IP_TRANSPARENT \\(TPROXY\\)");
+            assertThat(proxy1.output())
+                    .containsPattern("outbound \\S+:15001: IP_TRANSPARENT \\(TPROXY\\), SO_ORIGINAL_DST \\(REDIRECT\\)");
 
             Path linkPcap = dir.resolve("node-link.pcap");
             Path podPcap = dir.resolve("pod-link.pcap");
