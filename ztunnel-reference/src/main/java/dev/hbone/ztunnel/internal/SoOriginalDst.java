@@ -83,8 +83,8 @@ public final class SoOriginalDst {
 
     /** Decodes a {@code sockaddr_in} or {@code sockaddr_in6} (family in host order, port in network order). */
     static InetSocketAddress decode(byte[] sa) {
-        int family = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.BIG_ENDIAN ? ((sa[0] & 0xff) << 8) | (sa[1] & 0xff)
-                : ((sa[1] & 0xff) << 8) | (sa[0] & 0xff);
+        boolean bigEndian = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.BIG_ENDIAN;
+        int family = bigEndian ? ((sa[0] & 0xff) << 8) | (sa[1] & 0xff) : ((sa[1] & 0xff) << 8) | (sa[0] & 0xff);
         int port = ((sa[2] & 0xff) << 8) | (sa[3] & 0xff);
         byte[] address;
         if (family == AF_INET && sa.length >= 8) {
