@@ -3,8 +3,8 @@ package dev.hbone.ztunnel.proxy;
 import dev.hbone.api.IncomingTunnel;
 import dev.hbone.api.ProxyProtocolV2;
 import dev.hbone.api.RefusalStatus;
-import dev.hbone.api.TunnelHandler;
 import dev.hbone.api.TunnelException;
+import dev.hbone.api.TunnelHandler;
 import dev.hbone.api.TunnelInfo;
 import dev.hbone.api.TunnelListener;
 import dev.hbone.authz.ConnectionAttributes;
@@ -53,16 +53,23 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
         this.dp = dp;
         try {
             this.server = NettyHboneServer.builder().bind(address).tls(dp.tls()).identity(this::identityFor)
-                    .handler(this).listener(new TunnelListener() {
-                        @Override
-                        public void onFailed(String authority, TunnelException failure) {
-                            if (failure.reason() == TunnelException.Reason.TLS_HANDSHAKE) {
-                                TlsFailures.refused(dp.metrics(), Reporter.DESTINATION, failure);
-                            }
-                        }
-                    }).eventLoopGroup(dp.group()).start();
+                    .handler(this).listener(new HandshakeFailures(dp)).eventLoopGroup(dp.group()).start();
         } catch (RuntimeException e) {
             throw new IOException("inbound HBONE " + address + ": cannot bind: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Counts refused TLS handshakes ({@code istio_tls_handshake_failures_total{direction="inbound"}}, reason: the
+     * SVID rule the certificate broke, e.g. {@code untrusted_chain}, or {@code alpn}, {@code protocol_version},
+     * {@code no_certificate}, else {@code handshake}: {@link TlsFailures}) and logs each one.
+     */
+    private record HandshakeFailures(DataPath dp) implements TunnelListener {
+        @Override
+        public void onFailed(String authority, TunnelException failure) {
+            if (failure.reason() == TunnelException.Reason.TLS_HANDSHAKE) {
+                TlsFailures.refused(dp.metrics(), Reporter.DESTINATION, failure);
+            }
         }
     }
 

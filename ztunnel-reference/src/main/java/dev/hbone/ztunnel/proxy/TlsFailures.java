@@ -25,7 +25,7 @@ final class TlsFailures {
     static void refused(ProxyMetrics metrics, Reporter side, Throwable failure) {
         String reason = reason(failure);
         metrics.tlsHandshakeFailed(side, reason);
-        log.warn("{} TLS handshake refused: reason={}: {}", side.direction(), reason, failure.getMessage());
+        log.warn("{} HBONE handshake refused ({}): {}", side.direction(), reason, failure.getMessage());
     }
 
     /** The reason label for a failed handshake (see the class comment). */
@@ -42,7 +42,7 @@ final class TlsFailures {
         }
         if (text.contains("protocol_version") || text.contains("protocol version")
                 || text.contains("unsupported protocol") || text.contains("no appropriate protocol")
-                || text.contains("wrong_version_number") || text.contains("unsupported_protocol")) {
+                || text.contains("unsupported_protocol")) {
             return "protocol_version";
         }
         if (text.contains("peer did not return a certificate") || text.contains("empty client certificate chain")
