@@ -127,6 +127,8 @@ public final class ProxyMeshDemo {
             System.out.printf("node-2           %s: reviews (%s, app on :%d and :%d); HBONE %s, plaintext %s%n",
                     NODE2_IP, REVIEWS_IP, APP_PORT, ADMIN_PORT, addr(node2.dataPath().inboundAddress()),
                     addr(node2.dataPath().inboundPlaintextAddress()));
+            System.out.println("                 (no TPROXY without root: the demo tells node-2's plaintext listener the "
+                    + "original destination itself, through the proxy's test seam)");
             System.out.println("certificates     " + node1.certificates().certificates().size() + " on node-1, "
                     + node2.certificates().certificates().size() + " on node-2 (one per workload identity)");
 

@@ -80,6 +80,21 @@ class LocalConfigIstioDocumentsTest {
     }
 
     @Test
+    void theReadmeExampleParsesAndItsPortExceptionApplies() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("README.md"));
+        int start = readme.indexOf("```yaml\nworkloads:\n- uid: node-1/reviews");
+        assertThat(start).as("README example").isNotNegative();
+        String yaml = readme.substring(start + "```yaml\n".length(), readme.indexOf("```", start + 7));
+        LocalConfig c = LocalConfig.parse("README.md", yaml);
+        assertThat(c.peerAuthentications()).hasSize(2);
+        dev.hbone.authz.CompiledPolicies compiled = c.policySet().compile(dev.hbone.authz.CompileOptions.ztunnel());
+        dev.hbone.authz.Destination reviews = dev.hbone.authz.Destination.builder("bookinfo")
+                .labels(Map.of("app", "reviews")).build();
+        assertThat(compiled.effectiveMtls(reviews, 9080).mode()).isEqualTo(MtlsMode.STRICT);
+        assertThat(compiled.effectiveMtls(reviews, 9091).mode()).isEqualTo(MtlsMode.PERMISSIVE);
+    }
+
+    @Test
     void labelsMustBeAMappingOfStrings() {
         assertThatThrownBy(() -> LocalConfig.parse("local.yaml", ZTUNNEL.replace("{app: server, version: v1}",
                 "[app]")))
