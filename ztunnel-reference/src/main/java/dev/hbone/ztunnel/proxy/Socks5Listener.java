@@ -2,6 +2,9 @@ package dev.hbone.ztunnel.proxy;
 
 import dev.hbone.ztunnel.internal.ByteCounter;
 import dev.hbone.ztunnel.internal.ReadHold;
+import dev.hbone.ztunnel.metrics.Reporter;
+import dev.hbone.ztunnel.metrics.ResponseFlag;
+import dev.hbone.ztunnel.metrics.SecurityPolicy;
 import dev.hbone.ztunnel.state.NetworkAddress;
 import dev.hbone.ztunnel.state.ProxyState;
 import dev.hbone.ztunnel.state.Service;
@@ -225,6 +228,7 @@ final class Socks5Listener extends TcpListener {
             }
             if (host.isEmpty() || !validHostname(host)) {
                 log.info("SOCKS5 connection from {} refused: \"{}\" is not a valid host name", client, host);
+                unresolved(client, source, host, port, "\"" + host + "\" is not a host name");
                 reply(ctx, HOST_UNREACHABLE);
                 return;
             }
@@ -245,6 +249,7 @@ final class Socks5Listener extends TcpListener {
                         if (resolved == null) {
                             log.info("SOCKS5 connection from {} refused: {} does not resolve ({})", client, host,
                                     why);
+                            unresolved(client, source, host, port, host + " does not resolve: " + why);
                             reply(ctx, HOST_UNREACHABLE);
                         } else {
                             connect(ctx, new InetSocketAddress(resolved, port));
@@ -281,6 +286,15 @@ final class Socks5Listener extends TcpListener {
                         ctx.pipeline().remove(this);
                         relay.accept(leftover);
                     }));
+        }
+
+        /** Counts and logs a connection refused because its name does not resolve (flag {@code CONNECT}). */
+        private void unresolved(InetSocketAddress client, Workload source, String host, int port, String why) {
+            String shown = host.length() > 64 ? host.substring(0, 64) + "..." : host;
+            new ProxiedConnection(Reporter.SOURCE, client, InetSocketAddress.createUnresolved(
+                    validHostname(shown) && !shown.isEmpty() ? shown : "invalid-name", port), source, null, null,
+                    null, SecurityPolicy.UNKNOWN, dp.metrics(), dp.accessLog(), tracker)
+                    .complete(ResponseFlag.CONNECT, "SOCKS5: " + why);
         }
 
         private static boolean validHostname(String host) {

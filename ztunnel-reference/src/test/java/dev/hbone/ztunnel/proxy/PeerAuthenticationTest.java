@@ -164,6 +164,24 @@ class PeerAuthenticationTest {
     }
 
     @Test
+    void strictAppliedLiveClosesAnOpenPlaintextConnection() throws Exception {
+        apply(pa("shop", "shop", "", "PERMISSIVE", ""));
+        try (Socket s = connect(server)) {
+            s.getOutputStream().write('x');
+            assertThat(s.getInputStream().read()).isEqualTo('x'); // relayed: the connection is open
+            await("registered", () -> node.dataPath().liveInboundConnections() == 1);
+            apply(pa("shop", "shop", "", "STRICT", ""));
+            try {
+                assertThat(s.getInputStream().read()).isEqualTo(-1);
+            } catch (SocketException e) {
+                // reset: closed as well
+            }
+        }
+        await("access log says why", () -> !lines("policy changed").isEmpty());
+        assertThat(lines("policy changed").get(0)).contains("shop/shop");
+    }
+
+    @Test
     void istioAuthorizationPolicyYamlSelectsByLabels() throws Exception {
         apply("""
                 ---

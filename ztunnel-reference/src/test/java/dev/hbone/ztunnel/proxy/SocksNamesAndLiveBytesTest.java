@@ -132,7 +132,8 @@ class SocksNamesAndLiveBytesTest {
     }
 
     @Test
-    void unresolvableOrInvalidNamesGetHostUnreachable() {
+    void unresolvableOrInvalidNamesGetHostUnreachable() throws Exception {
+        long failuresBefore = bytes(nodeA, "istio_connection_failures_total", "response_flags=\"CONNECT\"");
         IOException unknown = assertThrows(IOException.class,
                 () -> socks5Name(nodeA, A_IP, "no-such-host.invalid", 80));
         assertThat(unknown).hasMessage("SOCKS5 reply 4");
@@ -141,6 +142,10 @@ class SocksNamesAndLiveBytesTest {
         assertThat(invalid).hasMessage("SOCKS5 reply 4");
         IOException empty = assertThrows(IOException.class, () -> socks5Name(nodeA, A_IP, "", 80));
         assertThat(empty).hasMessage("SOCKS5 reply 4");
+        // each refusal is counted where the proxy runs
+        await("three outbound CONNECT failures", () -> bytes(nodeA, "istio_connection_failures_total",
+                "response_flags=\"CONNECT\"") - failuresBefore == 3);
+        assertThat(nodeA.metrics().scrape()).contains("direction=\"outbound\"");
     }
 
     @Test
