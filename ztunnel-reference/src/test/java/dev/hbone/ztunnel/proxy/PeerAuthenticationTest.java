@@ -148,6 +148,14 @@ class PeerAuthenticationTest {
         apply(pa("server-strict", "shop", "app: server", "STRICT", ""));
         assertRefused(server, "shop/server-strict");
         assertServed(other);
+        // and /config_dump shows it
+        java.net.http.HttpResponse<String> dump = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://"
+                        + dev.hbone.ztunnel.cli.ProxyConfig.format(node.endpoints().adminAddress()) + "/config_dump"))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(dump.statusCode()).isEqualTo(200);
+        assertThat(dump.body()).contains("\"peerAuthentications\"").contains("server-strict").contains("STRICT")
+                .contains("\"labels\"");
     }
 
     @Test
