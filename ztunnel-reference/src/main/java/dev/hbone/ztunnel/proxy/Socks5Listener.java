@@ -46,8 +46,8 @@ final class Socks5Listener extends TcpListener {
     private static final Logger log = LoggerFactory.getLogger(Socks5Listener.class);
 
     private final Outbound outbound;
-    /** DNS look-ups block: a few threads of their own, never the event loop. */
-    private final ThreadPoolExecutor resolver = new ThreadPoolExecutor(0, 4, 30, TimeUnit.SECONDS,
+    /** DNS look-ups block: up to 4 threads of their own (gone when idle), never the event loop. */
+    private final ThreadPoolExecutor resolver = new ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(256), r -> {
                 Thread t = new Thread(r, "ztunnel-socks5-dns");
                 t.setDaemon(true);
@@ -57,6 +57,7 @@ final class Socks5Listener extends TcpListener {
     Socks5Listener(DataPath dp, InetSocketAddress address) throws IOException {
         super(dp, "SOCKS5", address, false, false);
         this.outbound = new Outbound(dp);
+        resolver.allowCoreThreadTimeOut(true);
     }
 
     @Override
