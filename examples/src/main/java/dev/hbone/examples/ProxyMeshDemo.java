@@ -70,7 +70,14 @@ public final class ProxyMeshDemo {
 
     /** Runs the demo; exits non-zero if any scenario did not end the way the policies say it must. */
     public static void main(String[] args) throws Exception {
-        boolean ok = run();
+        boolean ok;
+        try {
+            ok = run();
+        } catch (IOException e) { // e.g. an address in use: say which, without a stack trace
+            System.err.println("demo: cannot run: " + e.getMessage()
+                    + " (is another ./demo running? it needs 127.0.0.51-54 and 127.0.0.59 free)");
+            ok = false;
+        }
         System.exit(ok ? 0 : 1);
     }
 
@@ -106,8 +113,14 @@ public final class ProxyMeshDemo {
                     || l.startsWith("  mtls:") || l.startsWith("  action:"))
                     .forEach(l -> System.out.println("                 " + l.strip()));
 
-            open.add(new EchoUpstream(new InetSocketAddress(REVIEWS_IP, APP_PORT)));
-            open.add(new EchoUpstream(new InetSocketAddress(REVIEWS_IP, ADMIN_PORT)));
+            for (int port : new int[] {APP_PORT, ADMIN_PORT}) {
+                try {
+                    open.add(new EchoUpstream(new InetSocketAddress(REVIEWS_IP, port)));
+                } catch (IOException e) {
+                    throw new IOException("reviews' application on " + REVIEWS_IP + ":" + port + ": " + e.getMessage(),
+                            e);
+                }
+            }
             // node-1: no TPROXY (no root): its capture listeners would only see direct calls; clients use SOCKS5.
             NodeProxy node1 = NodeProxy.start(ZtunnelMain.parseConfig(args("node-1", NODE1_IP, config, ca), Map.of()),
                     new DataPathOptions(true, false, OriginalDestination.TPROXY));
