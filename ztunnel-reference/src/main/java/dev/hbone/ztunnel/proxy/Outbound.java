@@ -125,7 +125,7 @@ final class Outbound {
                 Throwable cause = error instanceof CompletionException && error.getCause() != null
                         ? error.getCause() : error;
                 ResponseFlag flag = flagFor(cause);
-                c.complete(flag, "HBONE to " + built.peerAddress() + " (" + built.authority() + ") failed: "
+                c.complete(flag, "HBONE to " + dev.hbone.ztunnel.cli.ProxyConfig.format(built.peerAddress()) + " (" + built.authority() + ") failed: "
                         + cause.getMessage());
                 throw new CompletionException(cause);
             }
