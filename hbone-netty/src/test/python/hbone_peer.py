@@ -5,7 +5,7 @@ Nothing here shares code with the Java implementation: the point is to check tha
 HTTP/2 code nobody on the project wrote.
 
   hbone_peer.py client --cert C --key K --ca CA --peer 127.0.0.1:15008 --expect spiffe://... SCENARIO ARGS...
-  hbone_peer.py server --cert C --key K --ca CA
+  hbone_peer.py server --cert C --key K --ca CA [--listen 127.0.0.1:0]
 
 The client prints one JSON object per scenario on stdout. The server prints "PORT <n>" once listening, "PEER <id>"
 per connection, and "GREETER <bytes>" whenever a greeter tunnel ends.
@@ -366,7 +366,7 @@ def run_server(args):
     ctx = tls_context(True, args.cert, args.key, args.ca)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
+    listener.bind(tuple_addr(args.listen))
     listener.listen(128)
     print("PORT %d" % listener.getsockname()[1], flush=True)
     while True:
@@ -394,6 +394,7 @@ def main():
     parser.add_argument("--ca", required=True)
     parser.add_argument("--peer")
     parser.add_argument("--expect")
+    parser.add_argument("--listen", default="127.0.0.1:0", help="server: address to listen on")
     parser.add_argument("scenario", nargs="?")
     parser.add_argument("rest", nargs="*")
     args = parser.parse_intermixed_args()

@@ -8,6 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -30,6 +33,8 @@ public final class ZtunnelMain implements Callable<Integer> {
     public static final int EXIT_INVALID_SETTINGS = 2;
     /** Exit code for a failure to start. */
     public static final int EXIT_START_FAILED = 1;
+    /** How long a SIGTERM during start-up waits for the start to finish before the JVM exits anyway. */
+    private static final long START_WAIT_SECONDS = 30;
 
     @Option(names = "--local-xds-path", paramLabel = "FILE",
             description = "Local configuration file (workloads, services, policies), watched. Env: LOCAL_XDS_PATH.")
@@ -152,23 +157,42 @@ public final class ZtunnelMain implements Callable<Integer> {
             System.err.println("ztunnel: invalid setting: " + e.getMessage());
             return EXIT_INVALID_SETTINGS;
         }
-        // The hook exists before anything starts, so a SIGTERM at any moment drains what is running.
-        java.util.concurrent.atomic.AtomicReference<NodeProxy> running = new java.util.concurrent.atomic.AtomicReference<>();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            NodeProxy p = running.get();
-            if (p != null) {
+        // The hook exists before anything starts. A SIGTERM during start-up waits for the start to finish (or
+        // fail) and then drains what it started, so a signal at any moment ends the process the same way (143)
+        // and never leaves a half-started proxy running or a port bound by a JVM that is exiting.
+        AtomicReference<NodeProxy> running = new AtomicReference<>();
+        CountDownLatch startDone = new CountDownLatch(1);
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 log.info("SIGTERM: shutting down");
-                p.shutdown().join();
-            }
-        }, "sigterm-drain"));
+                try {
+                    if (!startDone.await(START_WAIT_SECONDS, TimeUnit.SECONDS)) {
+                        log.warn("SIGTERM: start-up still running after {} s; exiting without draining",
+                                START_WAIT_SECONDS);
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                NodeProxy p = running.get();
+                if (p != null) {
+                    p.shutdown().join();
+                }
+            }, "sigterm-drain"));
+        } catch (IllegalStateException e) {
+            return EXIT_START_FAILED; // the JVM is already shutting down (a signal before we got here)
+        }
         NodeProxy proxy;
         try {
             proxy = NodeProxy.start(config);
+            running.set(proxy);
         } catch (Exception e) {
             log.error("failed to start: {}", e.getMessage(), e);
             return EXIT_START_FAILED;
+        } finally {
+            startDone.countDown();
         }
-        running.set(proxy);
         proxy.awaitTermination();
         return 0;
     }

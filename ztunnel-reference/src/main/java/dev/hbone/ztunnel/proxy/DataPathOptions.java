@@ -10,7 +10,8 @@ import static java.util.Objects.requireNonNull;
  *     {@code CAP_NET_ADMIN} and the epoll transport; without it they still listen, and a connection made to them
  *     directly is a call to the proxy's own port and refused)
  * @param originalDestination how the capture listeners recover the original destination; anything but
- *     {@link OriginalDestination#TPROXY} is a <b>test seam</b> that lets a test connect to the listener directly
+ *     {@link OriginalDestination#AUTO} (TPROXY or REDIRECT) and {@link OriginalDestination#TPROXY} is a
+ *     <b>test seam</b> that lets a test connect to the listener directly
  */
 public record DataPathOptions(boolean enabled, boolean transparent, OriginalDestination originalDestination) {
     /** Validates. */
@@ -18,9 +19,9 @@ public record DataPathOptions(boolean enabled, boolean transparent, OriginalDest
         requireNonNull(originalDestination, "originalDestination");
     }
 
-    /** The production options: listeners on, TPROXY. */
+    /** The production options: listeners on, transparent, TPROXY or REDIRECT capture ({@link OriginalDestination#AUTO}). */
     public static DataPathOptions defaults() {
-        return new DataPathOptions(true, true, OriginalDestination.TPROXY);
+        return new DataPathOptions(true, true, OriginalDestination.AUTO);
     }
 
     /** No data path (the process shell only). */

@@ -3,7 +3,9 @@ package dev.hbone.ztunnel.proxy;
 import dev.hbone.api.IncomingTunnel;
 import dev.hbone.api.ProxyProtocolV2;
 import dev.hbone.api.RefusalStatus;
+import dev.hbone.api.TunnelException;
 import dev.hbone.api.TunnelHandler;
+import dev.hbone.api.TunnelListener;
 import dev.hbone.api.TunnelInfo;
 import dev.hbone.authz.ConnectionAttributes;
 import dev.hbone.authz.Decision;
@@ -11,6 +13,7 @@ import dev.hbone.authz.Destination;
 import dev.hbone.netty.ChannelSplice;
 import dev.hbone.netty.NettyHboneServer;
 import dev.hbone.netty.NettyIncomingTunnel;
+import dev.hbone.spiffe.svid.SvidValidationException;
 import dev.hbone.ztunnel.internal.ByteCounter;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import dev.hbone.ztunnel.metrics.Reporter;
@@ -51,9 +54,31 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
         this.dp = dp;
         try {
             this.server = NettyHboneServer.builder().bind(address).tls(dp.tls()).identity(this::identityFor)
-                    .handler(this).eventLoopGroup(dp.group()).start();
+                    .handler(this).listener(new HandshakeFailures(dp)).eventLoopGroup(dp.group()).start();
         } catch (RuntimeException e) {
             throw new IOException("inbound HBONE " + address + ": cannot bind: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Counts refused TLS handshakes ({@code istio_tls_handshake_failures_total{direction="inbound"}}, reason: the
+     * certificate validation's reason, e.g. {@code untrusted_chain}, else {@code handshake}) and logs each one.
+     */
+    private record HandshakeFailures(DataPath dp) implements TunnelListener {
+        @Override
+        public void onFailed(String authority, TunnelException failure) {
+            if (failure.reason() != TunnelException.Reason.TLS_HANDSHAKE) {
+                return;
+            }
+            String reason = "handshake";
+            for (Throwable t = failure; t != null; t = t.getCause()) {
+                if (t instanceof SvidValidationException v) {
+                    reason = v.reason().name().toLowerCase(java.util.Locale.ROOT);
+                    break;
+                }
+            }
+            dp.metrics().tlsHandshakeFailed(Reporter.DESTINATION, reason);
+            log.info("inbound HBONE handshake refused ({}): {}", reason, failure.getMessage());
         }
     }
 

@@ -22,7 +22,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The inbound plaintext listener (15006): connections from outside the mesh to a local workload, redirected by
- * TPROXY. They are authorized without an identity — a {@code STRICT} PeerAuthentication, or ztunnel's converted
+ * TPROXY or REDIRECT. They are authorized without an identity — a {@code STRICT} PeerAuthentication, or ztunnel's converted
  * deny-without-principal policy, refuses them (reset, flag {@code DENY}) — and relayed to the application.
  */
 final class InboundPlaintextListener extends TcpListener {
@@ -35,7 +35,10 @@ final class InboundPlaintextListener extends TcpListener {
     @Override
     void accepted(SocketChannel channel, ByteCounter counter, ReadHold hold) {
         InetSocketAddress client = channel.remoteAddress();
-        InetSocketAddress destination = dp.options().originalDestination().of(channel);
+        InetSocketAddress destination = originalDestination(channel);
+        if (destination == null) {
+            return;
+        }
         Optional<Workload> workload = dp.localWorkload(destination.getAddress());
         if (workload.isEmpty() || dp.settings().illegalPorts().contains(destination.getPort())) {
             ProxiedConnection c = new ProxiedConnection(Reporter.DESTINATION, client, destination, null, "", null,

@@ -12,8 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The outbound capture listener (15001): connections redirected from the workloads by TPROXY; the original
- * destination is the accepted socket's local address ({@link OriginalDestination#TPROXY}). The source workload is
+ * The outbound capture listener (15001): connections redirected from the workloads by TPROXY or REDIRECT; the
+ * original destination is the accepted socket's local address or its {@code SO_ORIGINAL_DST}
+ * ({@link OriginalDestination#AUTO}). The source workload is
  * the local workload owning the client's address; any other source is refused.
  */
 final class OutboundListener extends TcpListener {
@@ -35,7 +36,10 @@ final class OutboundListener extends TcpListener {
             channel.close();
             return;
         }
-        InetSocketAddress destination = dp.options().originalDestination().of(channel);
+        InetSocketAddress destination = originalDestination(channel);
+        if (destination == null) {
+            return;
+        }
         outbound.open((DuplexChannel) channel, counter, hold, source.get(), destination, tracker)
                 .whenComplete((relay, error) -> channel.eventLoop().execute(() -> {
                     if (error != null) {

@@ -4,6 +4,7 @@ import dev.hbone.netty.internal.HalfClosedReadGuard;
 import dev.hbone.netty.internal.Transports;
 import dev.hbone.ztunnel.internal.ByteCounter;
 import dev.hbone.ztunnel.internal.ReadHold;
+import dev.hbone.ztunnel.internal.SoOriginalDst;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -65,10 +66,12 @@ abstract class TcpListener implements Drainable {
         if (transparent) {
             boolean on = serverChannel instanceof EpollServerSocketChannel e && e.config().isIpTransparent();
             if (on) {
-                log.info("{} {}: IP_TRANSPARENT (TPROXY)", kind, localAddress());
+                // loads JNA's libc binding now rather than on the first captured connection
+                log.info("{} {}: IP_TRANSPARENT (TPROXY){}", kind, localAddress(),
+                        SoOriginalDst.isAvailable() ? ", SO_ORIGINAL_DST (REDIRECT)" : "");
             } else {
                 log.warn("{} {}: IP_TRANSPARENT could not be set (needs CAP_NET_ADMIN and epoll): connections "
-                        + "must be redirected with TPROXY for their original destination to be known", kind,
+                        + "must be redirected with REDIRECT (SO_ORIGINAL_DST), not TPROXY", kind,
                         localAddress());
             }
         }
@@ -80,6 +83,21 @@ abstract class TcpListener implements Drainable {
      * @param hold holds what the client sends until the relay is in place; remove it from the pipeline then
      */
     abstract void accepted(SocketChannel channel, ByteCounter counter, ReadHold hold);
+
+    /**
+     * Returns the accepted connection's original destination ({@link DataPathOptions#originalDestination()}), or
+     * null after closing it when that cannot be known (logged with the reason).
+     */
+    InetSocketAddress originalDestination(SocketChannel channel) {
+        try {
+            return dp.options().originalDestination().of(channel);
+        } catch (RuntimeException e) {
+            log.warn("{} connection from {} closed: cannot recover its original destination: {}", kind,
+                    channel.remoteAddress(), e.getMessage());
+            channel.close();
+            return null;
+        }
+    }
 
     InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
