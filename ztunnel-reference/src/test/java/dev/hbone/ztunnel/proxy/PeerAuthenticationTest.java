@@ -36,28 +36,28 @@ import org.slf4j.LoggerFactory;
  * Istio {@code PeerAuthentication} and {@code AuthorizationPolicy} YAML given as extra documents of the local
  * configuration file, enforced on the inbound plaintext listener (15006) the way istiod's conversion makes ztunnel
  * enforce them, and reloaded live. One node proxy serves two workloads in namespace {@code shop}: {@code server}
- * (127.0.0.41, labels {@code app: server}) and {@code other} (127.0.0.42); plaintext clients come from 127.0.0.49,
+ * (127.0.0.44, labels {@code app: server}) and {@code other} (127.0.0.45); plaintext clients come from 127.0.0.46,
  * their original destination given through the test seam.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class PeerAuthenticationTest {
-    static final String SERVER_IP = "127.0.0.41";
-    static final String OTHER_IP = "127.0.0.42";
-    static final String OUTSIDE_IP = "127.0.0.49";
+    static final String SERVER_IP = "127.0.0.44";
+    static final String OTHER_IP = "127.0.0.45";
+    static final String OUTSIDE_IP = "127.0.0.46";
     static final String WORKLOADS = """
             workloads:
             - uid: n/server
               name: server
               namespace: shop
-              workloadIps: ["127.0.0.41"]
+              workloadIps: ["127.0.0.44"]
               protocol: HBONE
               node: n
               labels: {app: server}
             - uid: n/other
               name: other
               namespace: shop
-              workloadIps: ["127.0.0.42"]
+              workloadIps: ["127.0.0.45"]
               protocol: HBONE
               node: n
               labels: {app: other}
@@ -200,7 +200,7 @@ class PeerAuthenticationTest {
                   selector: {matchLabels: {app: server}}
                   action: DENY
                   rules:
-                  - from: [{source: {ipBlocks: ["127.0.0.49/32"]}}]
+                  - from: [{source: {ipBlocks: ["127.0.0.46/32"]}}]
                 """);
         assertRefused(server, "shop/no-outsiders");
         assertServed(other);
