@@ -143,7 +143,8 @@ public record ProxyConfig(
     /** Formats a socket address as {@code ip:port}, IPv6 in brackets. */
     public static String format(InetSocketAddress address) {
         requireNonNull(address, "address");
-        String host = address.getAddress().getHostAddress();
+        String host = address.getAddress() == null ? address.getHostString() // unresolved: the name as given
+                : address.getAddress().getHostAddress();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 }

@@ -1,7 +1,9 @@
 package dev.hbone.ztunnel.config;
 
 import dev.hbone.authz.PolicySet;
+import dev.hbone.authz.model.AuthorizationPolicy;
 import dev.hbone.authz.model.CompactPolicy;
+import dev.hbone.authz.model.PeerAuthentication;
 import dev.hbone.ztunnel.state.ProxyState;
 import dev.hbone.ztunnel.state.Service;
 import dev.hbone.ztunnel.state.Workload;
@@ -31,10 +33,21 @@ import java.util.Objects;
  *
  * @param workloads the workloads, in file order
  * @param services the services, in file order
+ * <p>Istio resources may follow in further YAML documents of the same file ({@code ---}): {@code AuthorizationPolicy}
+ * and {@code PeerAuthentication} ({@code security.istio.io/v1} or {@code v1beta1}), read by {@code authz-engine}'s
+ * loader as istiod would hand them to ztunnel (selectors match workload {@code labels}; PeerAuthentication
+ * {@code STRICT} refuses plaintext on the inbound plaintext listener, mesh-wide from the root namespace
+ * {@code istio-system}, per namespace, per workload selector and per port).
+ *
+ * @param workloads the workloads, in file order
+ * @param services the services, in file order
  * @param policies the authorization policies, in file order, as read by the authorization engine's loader
  *     ({@code authz-engine}'s compact form: rules → clauses → matches)
+ * @param authorizationPolicies the Istio {@code AuthorizationPolicy} documents of the file, in file order
+ * @param peerAuthentications the Istio {@code PeerAuthentication} documents of the file, in file order
  */
-public record LocalConfig(List<Workload> workloads, List<Service> services, List<CompactPolicy> policies) {
+public record LocalConfig(List<Workload> workloads, List<Service> services, List<CompactPolicy> policies,
+        List<AuthorizationPolicy> authorizationPolicies, List<PeerAuthentication> peerAuthentications) {
 
     /** An empty configuration. */
     public static final LocalConfig EMPTY = new LocalConfig(List.of(), List.of(), List.of());
@@ -44,6 +57,13 @@ public record LocalConfig(List<Workload> workloads, List<Service> services, List
         workloads = List.copyOf(Objects.requireNonNull(workloads, "workloads"));
         services = List.copyOf(Objects.requireNonNull(services, "services"));
         policies = List.copyOf(Objects.requireNonNull(policies, "policies"));
+        authorizationPolicies = List.copyOf(Objects.requireNonNull(authorizationPolicies, "authorizationPolicies"));
+        peerAuthentications = List.copyOf(Objects.requireNonNull(peerAuthentications, "peerAuthentications"));
+    }
+
+    /** A configuration without Istio resources. */
+    public LocalConfig(List<Workload> workloads, List<Service> services, List<CompactPolicy> policies) {
+        this(workloads, services, policies, List.of(), List.of());
     }
 
     /**
@@ -98,9 +118,12 @@ public record LocalConfig(List<Workload> workloads, List<Service> services, List
         return new LocalConfigParser(source).parse(yaml);
     }
 
-    /** Returns the policies as a set the authorization engine compiles ({@link PolicySet#compile}). */
+    /**
+     * Returns every policy of the file — the ztunnel-format {@code policies} and the Istio resources — as a set the
+     * authorization engine compiles ({@link PolicySet#compile}).
+     */
     public PolicySet policySet() {
-        return PolicySet.of(List.of(), List.of(), policies);
+        return PolicySet.of(authorizationPolicies, peerAuthentications, policies);
     }
 
     /** Builds the indexed snapshot of this configuration's workloads and services. */

@@ -3,6 +3,7 @@ package dev.hbone.ztunnel.config;
 import dev.hbone.authz.LoadError;
 import dev.hbone.authz.LoadResult;
 import dev.hbone.authz.PolicyLoader;
+import dev.hbone.authz.PolicySet;
 import dev.hbone.authz.model.CompactPolicy;
 import dev.hbone.spiffe.InvalidSpiffeIdException;
 import dev.hbone.ztunnel.internal.IpAddresses;
@@ -48,7 +49,7 @@ final class LocalConfigParser {
             "uid", "name", "namespace", "serviceAccount", "trustDomain", "workloadIps", "protocol",
             "networkMode", "network", "node", "hostname", "waypoint", "networkGateway", "applicationTunnel",
             "services", "canonicalName", "canonicalRevision", "workloadName", "workloadType", "clusterId",
-            "locality", "authorizationPolicies", "status", "nativeTunnel", "capacity");
+            "locality", "authorizationPolicies", "status", "nativeTunnel", "capacity", "labels");
 
     private static final List<String> SERVICE_KEYS = List.of(
             "name", "namespace", "hostname", "vips", "ports", "subjectAltNames", "waypoint", "loadBalancer",
@@ -61,6 +62,8 @@ final class LocalConfigParser {
 
     private final String source;
     private final List<ConfigError> errors = new ArrayList<>();
+    /** 1-based index of the ztunnel document among the file's documents (as authz-engine counts), 0 if none. */
+    private int localDocument;
 
     LocalConfigParser(String source) {
         this.source = source;
@@ -84,12 +87,27 @@ final class LocalConfigParser {
                 .setMaxAliasesForCollections(50)
                 .build();
         try {
+            // One ztunnel document (workloads, services, policies); any others are Istio resources
+            // (AuthorizationPolicy, PeerAuthentication: apiVersion and kind), read by authz-engine's loader.
             List<Object> documents = new ArrayList<>();
+            int index = 0;
             for (Object document : new Load(settings).loadAllFromString(text)) {
+                if (document == null) {
+                    continue;
+                }
+                index++;
+                if (document instanceof Map<?, ?> m && (m.containsKey("kind") || m.containsKey("apiVersion"))) {
+                    continue;
+                }
+                if (documents.isEmpty()) {
+                    localDocument = index;
+                }
                 documents.add(document);
             }
             if (documents.size() > 1) {
-                error("", "the file holds " + documents.size() + " YAML documents; expected one");
+                error("", "the file holds " + documents.size() + " ztunnel configuration documents (without apiVersion"
+                        + " and kind); expected one, the other documents being Istio AuthorizationPolicy or"
+                        + " PeerAuthentication resources");
                 return null;
             }
             return documents.isEmpty() ? null : documents.get(0);
@@ -115,8 +133,10 @@ final class LocalConfigParser {
 
     private LocalConfig readDocument(Object document, String text) {
         if (document == null) {
-            // An empty file is an empty configuration: no workloads, services or policies.
-            return LocalConfig.EMPTY;
+            // An empty file is an empty configuration: no workloads, services or policies (Istio resources aside).
+            PolicySet istio = readPolicies(text);
+            return errors.isEmpty() ? new LocalConfig(List.of(), List.of(), List.of(), istio.authorizationPolicies(),
+                    istio.peerAuthentications()) : null;
         }
         if (document instanceof List) {
             error("", "expected a mapping with keys workloads, services, policies; got a list "
@@ -139,11 +159,12 @@ final class LocalConfigParser {
             services.add(readService(serviceNodes.get(i), index("services", i)));
         }
         checkUnique(workloads, services);
-        List<CompactPolicy> policies = readPolicies(text);
+        PolicySet all = readPolicies(text);
         if (!errors.isEmpty()) {
             return null;
         }
-        return new LocalConfig(workloads, services, policies);
+        return new LocalConfig(workloads, services, all.compactPolicies(), all.authorizationPolicies(),
+                all.peerAuthentications());
     }
 
     private void checkUnique(List<Workload> workloads, List<Service> services) {
@@ -232,6 +253,7 @@ final class LocalConfigParser {
             }
         }
         b.authorizationPolicies(policies);
+        b.labels(labels(m.get("labels"), child(path, "labels")));
         b.status(enumValue(m, path, "status", HealthStatus.class, HealthStatus.HEALTHY));
         b.nativeTunnel(bool(m, path, "nativeTunnel", false));
         Long capacity = integer(m.get("capacity"), child(path, "capacity"), 0, 4_294_967_295L);
@@ -248,6 +270,29 @@ final class LocalConfigParser {
             return null;
         }
         return workload;
+    }
+
+    private Map<String, String> labels(Object node, String path) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (node == null) {
+            return out;
+        }
+        if (!(node instanceof Map<?, ?> m)) {
+            typeError(path, "a mapping of label names to values", node);
+            return out;
+        }
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            String key = String.valueOf(e.getKey());
+            if (!(e.getKey() instanceof String) || key.isEmpty()) {
+                error(path, "label name " + quote(key) + " must be a non-empty string");
+                continue;
+            }
+            String value = stringValue(e.getValue(), child(path, key));
+            if (value != null) {
+                out.put(key, value);
+            }
+        }
+        return out;
     }
 
     private Map<NamespacedHostname, Map<Integer, Integer>> workloadServices(Object node, String path) {
@@ -464,16 +509,21 @@ final class LocalConfigParser {
 
     // The authorization engine owns the policy format: its loader reads the same document (skipping
     // workloads and services) and its errors become this file's errors.
-    private List<CompactPolicy> readPolicies(String text) {
+    // Istio resources in the other documents are read by the same loader; their errors name the document.
+    private PolicySet readPolicies(String text) {
         LoadResult result = new PolicyLoader().loadString(source, text);
         boolean hadErrors = !errors.isEmpty();
         for (LoadError e : result.errors()) {
+            if (e.documentIndex() != localDocument) {
+                error("document " + e.documentIndex() + (e.path().isEmpty() ? "" : " " + e.path()), e.message());
+                continue;
+            }
             // Top-level keys and YAML syntax are checked here already; never accept what the engine refuses.
             if (e.path().startsWith("policies") || !hadErrors) {
                 error(e.path(), e.message());
             }
         }
-        return result.policies().compactPolicies();
+        return result.policies();
     }
 
     // ---------------------------------------------------------------- typed readers

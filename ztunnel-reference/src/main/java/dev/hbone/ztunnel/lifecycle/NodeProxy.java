@@ -220,7 +220,7 @@ public final class NodeProxy implements AutoCloseable {
         certificates.actFor(identities);
         readiness.complete("config");
         log.info("configuration applied: {} workloads ({} served here), {} services, {} policies",
-                nextState.workloads().size(), served.size(), nextState.services().size(), next.policies().size());
+                nextState.workloads().size(), served.size(), nextState.services().size(), next.policySet().size());
     }
 
     /** Returns the {@code /config_dump} content. */
@@ -231,6 +231,9 @@ public final class NodeProxy implements AutoCloseable {
         dump.put("workloads", s.workloads());
         dump.put("services", s.services());
         dump.put("policies", localConfig.get().policies());
+        dump.put("authorizationPolicies", localConfig.get().authorizationPolicies().stream()
+                .map(p -> p.namespace() + "/" + p.name()).toList());
+        dump.put("peerAuthentications", localConfig.get().peerAuthentications());
         dump.put("certificates", certificates == null ? List.of() : certificates.certificates());
         dump.put("pending", readiness.pending());
         dump.put("config", config);

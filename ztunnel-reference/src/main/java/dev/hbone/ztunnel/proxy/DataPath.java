@@ -250,7 +250,8 @@ public final class DataPath implements AutoCloseable {
 
     /** The authorization view of a destination workload. */
     static Destination destination(Workload w) {
-        return Destination.builder(w.namespace()).attachedPolicies(w.authorizationPolicies()).build();
+        return Destination.builder(w.namespace()).labels(w.labels()).attachedPolicies(w.authorizationPolicies())
+                .build();
     }
 
     /** Opens a TCP connection with ztunnel's timeout, half-closure allowed and autoRead off until relaying. */

@@ -112,7 +112,14 @@ final class Outbound {
         ProxiedConnection c = new ProxiedConnection(Reporter.SOURCE, clientAddress, originalDestination, source,
                 null, service, destination, SecurityPolicy.MUTUAL_TLS, dp.metrics(), dp.accessLog(), tracker);
         c.countOn(counter);
-        TunnelRequest built = request.build();
+        TunnelRequest built;
+        try {
+            built = request.build();
+        } catch (RuntimeException e) { // e.g. no identity to expect: refuse this connection, cleanly
+            c.complete(ResponseFlag.CONNECT, "cannot open HBONE to " + route.getClass().getSimpleName() + ": "
+                    + e.getMessage());
+            return CompletableFuture.failedFuture(e);
+        }
         return dp.client().openChannel(built, new ChannelInboundHandlerAdapter()).handle((stream, error) -> {
             if (error != null) {
                 Throwable cause = error instanceof CompletionException && error.getCause() != null
@@ -121,7 +128,7 @@ final class Outbound {
                 if (flag == ResponseFlag.TLS_FAILURE) {
                     TlsFailures.refused(dp.metrics(), Reporter.SOURCE, cause);
                 }
-                c.complete(flag, "HBONE to " + built.peerAddress() + " (" + built.authority() + ") failed: "
+                c.complete(flag, "HBONE to " + dev.hbone.ztunnel.cli.ProxyConfig.format(built.peerAddress()) + " (" + built.authority() + ") failed: "
                         + cause.getMessage());
                 throw new CompletionException(cause);
             }

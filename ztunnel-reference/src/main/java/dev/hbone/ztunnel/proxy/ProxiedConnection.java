@@ -61,9 +61,14 @@ final class ProxiedConnection {
         tracker.opened();
     }
 
-    /** The socket whose bytes are the connection's payload. */
+    /** The socket whose bytes are the connection's payload; they are reported to the metrics as they flow. */
     void countOn(ByteCounter counter) {
         this.counter = counter;
+        if (direction == Reporter.SOURCE) {
+            counter.reportTo((read, written) -> telemetry.bytes(read, written));
+        } else {
+            counter.reportTo((read, written) -> telemetry.bytes(written, read));
+        }
     }
 
     /** The authorization decision's log form. */
@@ -99,7 +104,9 @@ final class ProxiedConnection {
                 serverToClient = c.read();
             }
         }
-        telemetry.bytes(clientToServer, serverToClient);
+        if (c != null) {
+            c.report(); // what the live reports have not counted yet
+        }
         telemetry.closed(flag);
         accessLog.log(new ConnectionRecord(direction, source, destination,
                 sourceWorkload == null ? "" : sourceWorkload.workloadName(),

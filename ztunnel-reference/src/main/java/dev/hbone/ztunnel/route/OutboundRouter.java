@@ -250,7 +250,25 @@ public final class OutboundRouter {
             InetSocketAddress next = gw.socketAddress().orElseThrow(() -> noValidDestination(gw.workload()));
             return new OutboundRoute.ViaNetworkGateway(source, target, next,
                     new HboneAuthority.HostPort(service.hostname(), target.getPort()), source.identity(),
-                    gw.workloadAndServiceSans(), upstream.serviceSans(), gw.workload(), service, settings.network());
+                    gw.workloadAndServiceSans(), innerIdentities(upstream, service), gw.workload(), service,
+                    settings.network());
+        }
+
+        // The gateway picks the endpoint, so the inner handshake may meet any endpoint of the service on that
+        // network: the service's subjectAltNames, else (none configured) the identities of those endpoints.
+        private List<WorkloadIdentity> innerIdentities(Upstream upstream, Service service) {
+            List<WorkloadIdentity> sans = upstream.serviceSans();
+            if (!sans.isEmpty()) {
+                return sans;
+            }
+            Set<WorkloadIdentity> ids = new LinkedHashSet<>();
+            ids.add(upstream.workload().identity());
+            for (Endpoint e : state.endpoints(service)) {
+                if (e.workload().network().equals(upstream.workload().network())) {
+                    ids.add(e.workload().identity());
+                }
+            }
+            return List.copyOf(ids);
         }
 
         private Upstream fetchWaypoint(GatewayAddress waypoint) throws NoRoute {

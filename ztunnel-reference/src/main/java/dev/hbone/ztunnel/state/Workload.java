@@ -39,6 +39,8 @@ import java.util.Optional;
  * @param status its health
  * @param nativeTunnel whether it terminates HBONE itself
  * @param capacity its load-balancing weight (ztunnel default 1)
+ * @param labels its labels, matched by the {@code selector} of Istio policies given as Istio YAML (not in
+ *     ztunnel's model: istiod resolves selectors itself; ours, for local configuration)
  */
 public record Workload(
         String uid,
@@ -65,7 +67,8 @@ public record Workload(
         List<String> authorizationPolicies,
         HealthStatus status,
         boolean nativeTunnel,
-        long capacity) implements AddressOwner {
+        long capacity,
+        Map<String, String> labels) implements AddressOwner {
 
     /** ztunnel's default trust domain. */
     public static final String DEFAULT_TRUST_DOMAIN = "cluster.local";
@@ -99,6 +102,7 @@ public record Workload(
         Objects.requireNonNull(locality, "locality");
         authorizationPolicies = List.copyOf(Objects.requireNonNull(authorizationPolicies, "authorizationPolicies"));
         Objects.requireNonNull(status, "status");
+        labels = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(labels, "labels")));
         if (capacity < 0) {
             throw new IllegalArgumentException("capacity must not be negative: " + capacity);
         }
@@ -148,6 +152,7 @@ public record Workload(
         b.authorizationPolicies = new ArrayList<>(authorizationPolicies);
         b.status = status;
         b.nativeTunnel = nativeTunnel;
+        b.labels = new LinkedHashMap<>(labels);
         b.capacity = capacity;
         return b;
     }
@@ -184,6 +189,7 @@ public record Workload(
         private HealthStatus status = HealthStatus.HEALTHY;
         private boolean nativeTunnel;
         private long capacity = 1;
+        private Map<String, String> labels = new LinkedHashMap<>();
 
         private Builder() {}
 
@@ -241,6 +247,8 @@ public record Workload(
         public Builder nativeTunnel(boolean v) { this.nativeTunnel = v; return this; }
         /** Sets the load-balancing weight. */
         public Builder capacity(long v) { this.capacity = v; return this; }
+        /** Replaces the labels (matched by Istio policy selectors). */
+        public Builder labels(Map<String, String> v) { this.labels = new LinkedHashMap<>(Objects.requireNonNull(v, "labels")); return this; }
 
         /**
          * Builds the workload.
@@ -253,7 +261,7 @@ public record Workload(
                     Optional.ofNullable(waypoint), Optional.ofNullable(networkGateway),
                     Optional.ofNullable(applicationTunnel), services, canonicalName, canonicalRevision,
                     workloadName, workloadType, clusterId, locality, authorizationPolicies, status,
-                    nativeTunnel, capacity);
+                    nativeTunnel, capacity, labels);
         }
     }
 }

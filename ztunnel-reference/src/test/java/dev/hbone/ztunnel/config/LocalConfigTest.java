@@ -398,7 +398,7 @@ class LocalConfigTest {
                         + "serviceAccount, trustDomain, workloadIps, protocol, networkMode, network, node, hostname, "
                         + "waypoint, networkGateway, applicationTunnel, services, canonicalName, canonicalRevision, "
                         + "workloadName, workloadType, clusterId, locality, authorizationPolicies, status, "
-                        + "nativeTunnel, capacity)",
+                        + "nativeTunnel, capacity, labels)",
                 "local.yaml: workloads[1]: required key \"namespace\" is missing",
                 "local.yaml: services[0].vips[0]: \"10.0.0.9\" is not \"network/ip\" (use \"/10.0.0.9\" for the "
                         + "default network)",
@@ -648,7 +648,9 @@ class LocalConfigTest {
                 Arguments.of("duplicate key", "workloads: []\nworkloads: []\n",
                         "local.yaml: YAML syntax error at line 2, column 1: while constructing a mapping; found duplicate key workloads"),
                 Arguments.of("two documents", "workloads: []\n---\nservices: []\n",
-                        "local.yaml: the file holds 2 YAML documents; expected one"),
+                        "local.yaml: the file holds 2 ztunnel configuration documents (without apiVersion and kind); "
+                                + "expected one, the other documents being Istio AuthorizationPolicy or "
+                                + "PeerAuthentication resources"),
                 Arguments.of("non-string key", "1: []\n", "local.yaml: key 1 must be a string"));
     }
 

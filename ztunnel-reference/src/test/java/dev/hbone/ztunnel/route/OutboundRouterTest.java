@@ -457,6 +457,27 @@ class OutboundRouterTest {
     }
 
     @Test
+    void withoutSubjectAltNamesTheInnerHandshakeExpectsTheServicesEndpointsOnThatNetwork() {
+        Workload remote = pod("remote").network("remote").networkGateway(gateway("remote/192.168.0.1", 15008))
+                .addService(SERVER_SVC, ports(80, 8080)).build();
+        Workload remote2 = pod("remote2").network("remote").networkGateway(gateway("remote/192.168.0.1", 15008))
+                .addService(SERVER_SVC, ports(80, 8080)).build();
+        Workload local = pod("local-backend", "10.0.1.9").network("elsewhere").addService(SERVER_SVC, ports(80, 8080))
+                .build();
+        Service noSans = service(SERVER_SVC, "/10.96.0.1").port(80, 8080).build();
+        int viaGateway = 0;
+        for (int i = 0; i < 40; i++) { // whichever endpoint is picked, the gateway may meet any on its network
+            OutboundRoute route = route(mesh().add(remote).add(remote2).add(local).add(EW_GATEWAY).add(noSans)
+                    .state(), addr("10.96.0.1", 80));
+            if (route instanceof ViaNetworkGateway g) {
+                viaGateway++;
+                assertThat(g.destinationIdentities()).containsExactlyInAnyOrder(remote.identity(), remote2.identity());
+            }
+        }
+        assertThat(viaGateway).as("routes through the gateway").isPositive();
+    }
+
+    @Test
     void remoteEndpointWithAddressesStillUsesTheGateway() {
         Workload remote = pod("remote", "10.1.0.1").network("remote")
                 .networkGateway(gateway("remote/192.168.0.1", 15008)).addService(SERVER_SVC, ports(80, 8080)).build();
