@@ -152,6 +152,37 @@ class ResetLimitsTest {
     }
 
     @Test
+    void codecStreamErrorsAreResetWithTheirCodeAndCountTowardTheLimit() throws Exception {
+        // MadeYouReset through the codec: a zero WINDOW_UPDATE on an open stream is a stream error the codec hands to
+        // the multiplexer. It must answer RST_STREAM(PROTOCOL_ERROR) -- counted by the outbound reset limit -- not
+        // RST_STREAM(CANCEL), which is not counted and would let a peer make the server reset streams forever.
+        NettyHboneServer server = env.server();
+        try (javax.net.ssl.SSLSocket s = dev.hbone.netty.testing.RawTls.connect(env.clientSvid(), server.localAddress(),
+                                                                                 "h2")) {
+            java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+            frames.write(dev.hbone.netty.testing.RawTls.PREFACE);
+            frames.write(dev.hbone.netty.testing.RawTls.frame(0x4, 0, 0, new byte[0], 0));
+            byte[] block = dev.hbone.netty.testing.RawTls.hpack(":method", "CONNECT", ":authority",
+                                                                env.echo.authority());
+            int streams = HboneDefaults.MAX_ERROR_RESETS_SENT_PER_WINDOW + 1; // all read before the close: no TCP reset
+            for (int i = 0; i < streams; i++) {
+                int id = 1 + 2 * i;
+                frames.write(dev.hbone.netty.testing.RawTls.frame(0x1, 0x4, id, block, block.length));
+                frames.write(dev.hbone.netty.testing.RawTls.frame(0x8, 0, id, new byte[4], 4)); // increment 0
+            }
+            s.getOutputStream().write(frames.toByteArray());
+            s.getOutputStream().flush();
+            byte[] answer = dev.hbone.netty.testing.RawTls.readToEnd(s.getInputStream());
+            java.util.List<long[]> resets = dev.hbone.netty.testing.RawTls.frames(answer, 0x3);
+            assertThat(resets).isNotEmpty().allSatisfy(r -> assertThat(r[1]).as("reset code")
+                    .isEqualTo(Http2Error.PROTOCOL_ERROR.code()));
+            java.util.List<long[]> goAways = dev.hbone.netty.testing.RawTls.frames(answer, 0x7);
+            assertThat(goAways).isNotEmpty();
+            assertThat(goAways.get(goAways.size() - 1)[1]).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+        }
+    }
+
+    @Test
     void limitsAreConfigurable() throws Exception {
         NettyHboneServer server = env.server(t -> { }, TunnelListener.NOOP, env.serverId,
                                              b -> b.resetLimits(5, 5, java.time.Duration.ofSeconds(60)));

@@ -193,6 +193,7 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
             }
             Http2FrameCodec c = Http2Support.clientCodec(settings.gracefulShutdownMillis(), settings.resetLimits());
             ctx.pipeline().addBefore(ctx.name(), null, c);
+            ctx.pipeline().addBefore(ctx.name(), null, new StreamErrorResets());
             ctx.pipeline().addBefore(ctx.name(), null, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override
                 protected void initChannel(Http2StreamChannel ch) {

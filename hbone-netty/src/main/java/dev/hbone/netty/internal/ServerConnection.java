@@ -109,6 +109,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
             codec = Http2Support.serverCodec(settings.gracefulShutdownMillis(), settings.resetLimits());
             ServerConnection self = this;
             ctx.pipeline().addBefore(ctx.name(), null, codec);
+            ctx.pipeline().addBefore(ctx.name(), null, new StreamErrorResets());
             ctx.pipeline().addBefore(ctx.name(), null, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                 @Override
                 protected void initChannel(Http2StreamChannel ch) {

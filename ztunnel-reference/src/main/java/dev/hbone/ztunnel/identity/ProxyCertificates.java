@@ -35,6 +35,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,11 +56,90 @@ public final class ProxyCertificates implements AutoCloseable {
     private final TrustBundles trustBundles;
     private final CertificateAuthority authority;
     private final Set<SpiffeId> wanted = ConcurrentHashMap.newKeySet();
+    private final List<TrustBundleFile> bundleFiles;
+    private final Map<Path, String> bundleStamps = new ConcurrentHashMap<>();
+    private volatile ScheduledExecutorService bundleWatcher;
 
-    private ProxyCertificates(IdentityStore store, TrustBundles trustBundles, CertificateAuthority authority) {
+    private ProxyCertificates(IdentityStore store, TrustBundles trustBundles, CertificateAuthority authority,
+            List<TrustBundleFile> bundleFiles) {
         this.store = store;
         this.trustBundles = trustBundles;
         this.authority = authority;
+        this.bundleFiles = List.copyOf(bundleFiles);
+        for (TrustBundleFile f : this.bundleFiles) {
+            bundleStamps.put(f.pemFile(), stamp(f.pemFile()));
+        }
+    }
+
+    /**
+     * Re-reads the {@code --trust-bundle} files every {@code period} and, when one changed, replaces the trust
+     * bundles (a CA's own root stays): how a root rotation reaches a running proxy — first a file with the old and
+     * the new root (the overlap), later one with the new root only. A file that cannot be read is logged and the
+     * previous bundles kept. Does nothing without bundle files.
+     *
+     * @param period how often to look at the files' modification time and size
+     */
+    public void watchTrustBundles(Duration period) {
+        requireNonNull(period, "period");
+        if (bundleFiles.isEmpty() || bundleWatcher != null) {
+            return;
+        }
+        ScheduledExecutorService ses = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "trust-bundle-watcher");
+            t.setDaemon(true);
+            return t;
+        });
+        bundleWatcher = ses;
+        ses.scheduleWithFixedDelay(this::reloadIfChanged, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void reloadIfChanged() {
+        boolean changed = false;
+        for (TrustBundleFile f : bundleFiles) {
+            String now = stamp(f.pemFile());
+            if (!now.equals(bundleStamps.get(f.pemFile()))) {
+                changed = true;
+            }
+        }
+        if (!changed) {
+            return;
+        }
+        try {
+            reloadTrustBundles();
+        } catch (IOException | RuntimeException e) {
+            log.warn("trust bundles not reloaded, keeping the previous ones: {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Reads the {@code --trust-bundle} files again and replaces the trust bundles with them (a CA's own root
+     * stays first). Handshakes from then on use the new roots; established connections are not touched.
+     *
+     * @throws IOException naming the file that cannot be read (the previous bundles stay)
+     */
+    public void reloadTrustBundles() throws IOException {
+        Map<Path, String> stamps = new java.util.HashMap<>();
+        for (TrustBundleFile f : bundleFiles) {
+            stamps.put(f.pemFile(), stamp(f.pemFile()));
+        }
+        List<X509Bundle> bundles = loadBundles(bundleFiles);
+        if (authority != null) {
+            bundles.removeIf(b -> b.getTrustDomain().equals(authority.trustDomain()));
+            bundles.add(0, authority.bundle());
+        }
+        trustBundles.replace(bundles);
+        bundleStamps.putAll(stamps);
+        for (X509Bundle b : bundles) {
+            log.info("trust bundle for {}: {} root(s)", b.getTrustDomain().getName(), b.getX509Authorities().size());
+        }
+    }
+
+    private static String stamp(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toMillis() + "/" + Files.size(file);
+        } catch (IOException e) {
+            return "missing";
+        }
     }
 
     /**
@@ -147,7 +229,7 @@ public final class ProxyCertificates implements AutoCloseable {
         }
         TrustBundles trust = TrustBundles.of(loadBundles(bundles));
         IdentityStore store = IdentityStore.builder(SvidSources.byIdentity(sources)).build();
-        return new ProxyCertificates(store, trust, null);
+        return new ProxyCertificates(store, trust, null, bundles);
     }
 
     private static ProxyCertificates withCa(CertificateAuthority ca, Duration lifetime,
@@ -156,7 +238,7 @@ public final class ProxyCertificates implements AutoCloseable {
         bundles.removeIf(b -> b.getTrustDomain().equals(ca.trustDomain()));
         bundles.add(0, ca.bundle());
         IdentityStore store = IdentityStore.builder(SvidSources.localCa(ca, lifetime)).build();
-        return new ProxyCertificates(store, TrustBundles.of(bundles), ca);
+        return new ProxyCertificates(store, TrustBundles.of(bundles), ca, extraBundles);
     }
 
     private static List<X509Bundle> loadBundles(List<TrustBundleFile> files) throws IOException {
@@ -269,6 +351,10 @@ public final class ProxyCertificates implements AutoCloseable {
     /** Stops renewing. */
     @Override
     public void close() {
+        ScheduledExecutorService w = bundleWatcher;
+        if (w != null) {
+            w.shutdownNow();
+        }
         store.close();
     }
 }

@@ -56,6 +56,8 @@ import org.slf4j.LoggerFactory;
  * endpoints stop.
  */
 public final class NodeProxy implements AutoCloseable {
+    /** How often the {@code --trust-bundle} files are checked for changes. */
+    static final Duration TRUST_BUNDLE_POLL = Duration.ofSeconds(2);
     private static final Logger log = LoggerFactory.getLogger(NodeProxy.class);
 
     private final ProxyConfig config;
@@ -137,6 +139,7 @@ public final class NodeProxy implements AutoCloseable {
             log.warn("DNS capture (ISTIO_META_DNS_CAPTURE) is not supported yet; DNS is not proxied");
         }
         certificates = ProxyCertificates.create(config);
+        certificates.watchTrustBundles(TRUST_BUNDLE_POLL); // a root rotation reaches the running proxy
         certificates.addListener(new SvidListener() {
             @Override
             public void onSvidUpdated(SpiffeId identity, X509Svid svid) {

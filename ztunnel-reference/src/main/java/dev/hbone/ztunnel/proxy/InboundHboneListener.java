@@ -5,15 +5,14 @@ import dev.hbone.api.ProxyProtocolV2;
 import dev.hbone.api.RefusalStatus;
 import dev.hbone.api.TunnelException;
 import dev.hbone.api.TunnelHandler;
-import dev.hbone.api.TunnelListener;
 import dev.hbone.api.TunnelInfo;
+import dev.hbone.api.TunnelListener;
 import dev.hbone.authz.ConnectionAttributes;
 import dev.hbone.authz.Decision;
 import dev.hbone.authz.Destination;
 import dev.hbone.netty.ChannelSplice;
 import dev.hbone.netty.NettyHboneServer;
 import dev.hbone.netty.NettyIncomingTunnel;
-import dev.hbone.spiffe.svid.SvidValidationException;
 import dev.hbone.ztunnel.internal.ByteCounter;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import dev.hbone.ztunnel.metrics.Reporter;
@@ -62,23 +61,15 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
 
     /**
      * Counts refused TLS handshakes ({@code istio_tls_handshake_failures_total{direction="inbound"}}, reason: the
-     * certificate validation's reason, e.g. {@code untrusted_chain}, else {@code handshake}) and logs each one.
+     * SVID rule the certificate broke, e.g. {@code untrusted_chain}, or {@code alpn}, {@code protocol_version},
+     * {@code no_certificate}, else {@code handshake}: {@link TlsFailures}) and logs each one.
      */
     private record HandshakeFailures(DataPath dp) implements TunnelListener {
         @Override
         public void onFailed(String authority, TunnelException failure) {
-            if (failure.reason() != TunnelException.Reason.TLS_HANDSHAKE) {
-                return;
+            if (failure.reason() == TunnelException.Reason.TLS_HANDSHAKE) {
+                TlsFailures.refused(dp.metrics(), Reporter.DESTINATION, failure);
             }
-            String reason = "handshake";
-            for (Throwable t = failure; t != null; t = t.getCause()) {
-                if (t instanceof SvidValidationException v) {
-                    reason = v.reason().name().toLowerCase(java.util.Locale.ROOT);
-                    break;
-                }
-            }
-            dp.metrics().tlsHandshakeFailed(Reporter.DESTINATION, reason);
-            log.info("inbound HBONE handshake refused ({}): {}", reason, failure.getMessage());
         }
     }
 

@@ -125,6 +125,9 @@ final class Outbound {
                 Throwable cause = error instanceof CompletionException && error.getCause() != null
                         ? error.getCause() : error;
                 ResponseFlag flag = flagFor(cause);
+                if (flag == ResponseFlag.TLS_FAILURE) {
+                    TlsFailures.refused(dp.metrics(), Reporter.SOURCE, cause);
+                }
                 c.complete(flag, "HBONE to " + dev.hbone.ztunnel.cli.ProxyConfig.format(built.peerAddress()) + " (" + built.authority() + ") failed: "
                         + cause.getMessage());
                 throw new CompletionException(cause);

@@ -201,7 +201,9 @@ class TwoNodeMeshTest {
             byte[] back = echoed.get(30, TimeUnit.SECONDS);
             assertThat(sha256(back)).isEqualTo(sha256(payload));
         }
-        String b = scrapeWhen(nodeB, "reporter=\"destination\"", "response_flags=\"-\"");
+        // the closed counter, not the opened one: bytes are reported just before it, at the close
+        String b = scrapeWhen(nodeB, "istio_tcp_connections_closed_total", "reporter=\"destination\"",
+                "response_flags=\"-\"");
         assertThat(metric(b, "istio_tcp_received_bytes_total", "reporter=\"destination\"")).isEqualTo(payload.length);
         assertThat(metric(b, "istio_tcp_sent_bytes_total", "reporter=\"destination\"")).isEqualTo(payload.length);
         assertThat(b).contains("source_principal=\"spiffe://cluster.local/ns/default/sa/client\"")
