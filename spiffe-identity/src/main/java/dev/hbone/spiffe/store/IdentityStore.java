@@ -265,7 +265,7 @@ public final class IdentityStore implements AutoCloseable {
      * Asks the source for a new SVID now, without waiting for the renewal time.
      *
      * @param identity an identity the store acts for
-     * @return the new SVID once installed (pending while retries fail)
+     * @return the new SVID once installed and every listener has heard of it (pending while retries fail)
      * @throws NoSuchElementException if the store does not act for the identity
      */
     public CompletableFuture<X509Svid> renew(SpiffeId identity) {
@@ -462,15 +462,17 @@ public final class IdentityStore implements AutoCloseable {
             logger.info("installed SVID for {} (generation {}, valid until {})", identity, installed.generation(),
                     installed.notAfter());
             ready.complete(svid);
-            if (waiter != null) {
-                waiter.complete(svid);
-            }
             for (SvidListener l : listeners) {
                 try {
                     l.onSvidUpdated(identity, svid);
                 } catch (RuntimeException e) {
                     logger.warn("SVID listener {} failed", l, e);
                 }
+            }
+            // A renewal's future completes after the listeners heard of the new SVID, so a caller that waits for
+            // renew(...) sees every listener's effect (the first fetch completes before them: a listener may fetch).
+            if (waiter != null) {
+                waiter.complete(svid);
             }
         }
 
