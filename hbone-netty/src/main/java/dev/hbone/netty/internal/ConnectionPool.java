@@ -57,18 +57,40 @@ public final class ConnectionPool {
                 }
             }
             if (entry.pending == null) {
-                // Waiters depend on the future *after* the connection joined the entry (dependents of one
-                // CompletableFuture run in no guaranteed order).
-                entry.pending = connector.get().whenComplete((c, e) -> {
+                // Publish the pending future before the connector may complete: a connector can finish on another
+                // thread before whenComplete is registered (or synchronously, on a refused connect), and then the
+                // action runs at once, here. Assigning the returned future afterwards left a completed future
+                // in place for good: a failure answered every later caller, a success sent every caller that
+                // found the connections full back here, recursing until the stack overflowed.
+                CompletableFuture<ClientConnection> created = new CompletableFuture<>();
+                entry.pending = created;
+                pending = created;
+                CompletableFuture<ClientConnection> connecting;
+                try {
+                    connecting = connector.get();
+                } catch (RuntimeException e) {
+                    connecting = CompletableFuture.failedFuture(e);
+                }
+                connecting.whenComplete((c, e) -> {
                     synchronized (entry) {
-                        entry.pending = null;
+                        if (entry.pending == created) {
+                            entry.pending = null;
+                        }
                         if (c != null && !closed) {
                             entry.connections.add(c);
                         }
                     }
+                    // Waiters depend on this future, completed only *after* the connection joined the entry
+                    // (dependents of one CompletableFuture run in no guaranteed order).
+                    if (e != null) {
+                        created.completeExceptionally(e);
+                    } else {
+                        created.complete(c);
+                    }
                 });
+            } else {
+                pending = entry.pending;
             }
-            pending = entry.pending;
         }
         // Losing the race for a healthy connection's slots is no failure; a connection that died meanwhile is.
         return pending.thenCompose(c -> acquire(key, connector,
