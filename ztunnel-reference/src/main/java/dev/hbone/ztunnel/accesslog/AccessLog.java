@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.hbone.ztunnel.cli.AccessLogFormat;
 import dev.hbone.ztunnel.cli.ProxyConfig;
+import dev.hbone.ztunnel.internal.Json;
 import dev.hbone.ztunnel.metrics.ResponseFlag;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,9 +78,9 @@ public final class AccessLog {
                 time.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
         if (format == AccessLogFormat.JSON) {
             StringBuilder sb = new StringBuilder(384).append("{\"level\":");
-            jsonString(sb, level);
+            Json.string(sb, level);
             sb.append(",\"time\":");
-            jsonString(sb, timestamp);
+            Json.string(sb, timestamp);
             sb.append(",\"scope\":\"access\",");
             return json(sb, fields);
         }
@@ -182,39 +183,14 @@ public final class AccessLog {
         sb.append("\"message\":\"connection complete\"");
         for (Map.Entry<String, Object> e : fields) {
             sb.append(',');
-            jsonString(sb, e.getKey());
+            Json.string(sb, e.getKey());
             sb.append(':');
             if (e.getValue() instanceof Number n) {
                 sb.append(n);
             } else {
-                jsonString(sb, e.getValue().toString());
+                Json.string(sb, e.getValue().toString());
             }
         }
         return sb.append('}').toString();
-    }
-
-    /** Appends a JSON string literal (RFC 8259 escaping; control characters as \\uXXXX). */
-    static void jsonString(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20 || c == '\u2028' || c == '\u2029') {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
     }
 }

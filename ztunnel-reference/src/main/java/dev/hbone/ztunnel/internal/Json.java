@@ -100,7 +100,10 @@ public final class Json {
         sb.append("  ".repeat(depth));
     }
 
-    /** Appends a JSON string literal. */
+    /**
+     * Appends a JSON string literal (RFC 8259 escaping; other control characters, and U+2028/U+2029 that break
+     * JavaScript readers of log lines, as \\uXXXX).
+     */
     public static void string(StringBuilder sb, String s) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
@@ -111,8 +114,10 @@ public final class Json {
                 case '\n' -> sb.append("\\n");
                 case '\r' -> sb.append("\\r");
                 case '\t' -> sb.append("\\t");
+                case '\b' -> sb.append("\\b");
+                case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20) {
+                    if (c < 0x20 || c == '\u2028' || c == '\u2029') {
                         sb.append(String.format("\\u%04x", (int) c));
                     } else {
                         sb.append(c);
