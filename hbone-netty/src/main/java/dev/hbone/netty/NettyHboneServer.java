@@ -56,7 +56,7 @@ public final class NettyHboneServer implements HboneServer {
         this.ownsGroup = b.group == null;
         this.group = ownsGroup ? Transports.newGroup(b.threads, "hbone-server") : b.group;
         HboneTls tls = b.tls;
-        TlsEngineFactory tlsFactory = new TlsEngineFactory(tls, true);
+        TlsEngineFactory tlsFactory = new TlsEngineFactory(tls, true, !b.withoutClientCertificates);
         TlsBindings bindings = b.tls.bindings();
         Function<InetSocketAddress, SpiffeId> identity = b.identity;
         TunnelHandler handler = b.handler;
@@ -161,8 +161,21 @@ public final class NettyHboneServer implements HboneServer {
         private Function<InetSocketAddress, SpiffeId> identity;
         private SpiffeId fixedIdentity;
         private TunnelHandler handler;
+        private boolean withoutClientCertificates;
 
         private Builder() { }
+
+        /**
+         * <b>Unsafe, for HTTP/2 conformance testing only</b> (h2spec cannot present a client certificate): the
+         * server asks for no client certificate, so connections reach HTTP/2 without proving an identity. Such a
+         * connection has no peer identity, and every CONNECT on it is refused with 401 before the {@link
+         * TunnelHandler} sees it; everything else (TLS rules, ALPN, HTTP/2 settings and limits, request validation)
+         * is as usual. Never use it on a listener that carries traffic: HBONE's server side requires mutual TLS.
+         */
+        public Builder unsafeWithoutClientCertificatesForConformanceTesting() {
+            this.withoutClientCertificates = true;
+            return this;
+        }
 
         /** Where to listen; default {@code 0.0.0.0:15008}. */
         public Builder bind(InetSocketAddress address) {

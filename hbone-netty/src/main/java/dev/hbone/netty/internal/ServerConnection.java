@@ -59,6 +59,7 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
         return localIdentity;
     }
 
+    /** The SPIFFE ID the client proved; null only on a server without client certificates (conformance testing). */
     public SpiffeId peerIdentity() {
         return peerIdentity;
     }
@@ -100,7 +101,8 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
                 return;
             }
             try {
-                peerIdentity = PeerIdentity.of(engine.getSession());
+                // A conformance-testing server asks for no certificate: the peer has no identity (CONNECTs get 401).
+                peerIdentity = tls.requiresClientCertificate() ? PeerIdentity.of(engine.getSession()) : null;
             } catch (SSLPeerUnverifiedException e) {
                 log.debug("closing {}: {}", ctx.channel().remoteAddress(), e.getMessage());
                 ctx.close();

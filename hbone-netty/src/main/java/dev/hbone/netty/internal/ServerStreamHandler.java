@@ -12,7 +12,6 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
@@ -28,8 +27,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -104,44 +101,43 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
     }
 
     private void onRequest(ChannelHandlerContext ctx, Http2HeadersFrame frame) {
-        Http2Headers h = frame.headers();
-        CharSequence authorityValue = h.authority();
-        String authorityText = authorityValue == null ? "" : authorityValue.toString();
-        String problem = null;
-        if (!HttpMethod.CONNECT.asciiName().contentEquals(String.valueOf(h.method()))) {
-            problem = "method is not CONNECT: " + h.method();
-        } else if (h.scheme() != null || h.path() != null) {
-            problem = "CONNECT with :scheme or :path";
-        } else if (frame.isEndStream()) {
-            problem = "CONNECT with END_STREAM";
-        } else {
-            Optional<Authority> parsed = Authority.parse(authorityText);
-            if (parsed.isEmpty()) {
-                problem = "malformed :authority '" + authorityText + "'";
-            } else {
-                authority = parsed.get();
-            }
-        }
-        if (problem != null) {
-            refuseNow(RefusalStatus.BAD_REQUEST, problem);
+        ConnectRequests.Verdict verdict = ConnectRequests.check(frame.headers(), frame.isEndStream());
+        if (verdict instanceof ConnectRequests.Malformed m) {
+            resetMalformed(m.reason());
             return;
         }
-        Map<String, String> headers = new LinkedHashMap<>();
-        for (Map.Entry<CharSequence, CharSequence> e : h) {
-            String name = e.getKey().toString();
-            if (!name.startsWith(":")) {
-                headers.putIfAbsent(name, e.getValue().toString());
-            }
+        if (verdict instanceof ConnectRequests.Refused r) {
+            refuseNow(RefusalStatus.BAD_REQUEST, r.reason());
+            return;
         }
+        ConnectRequests.Accepted request = (ConnectRequests.Accepted) verdict;
+        authority = request.authority();
+        if (connection.peerIdentity() == null) {
+            // Only on a server built for conformance testing without client certificates: no identity, no tunnel.
+            refuseNow(RefusalStatus.UNAUTHORIZED, "the client presented no certificate");
+            return;
+        }
+        String authorityText = request.authorityText();
         info = new TunnelInfo(connection.localIdentity(), connection.peerIdentity(), authorityText,
                               (InetSocketAddress) connection.channel().localAddress(),
-                              (InetSocketAddress) connection.channel().remoteAddress(), headers);
+                              (InetSocketAddress) connection.channel().remoteAddress(), request.headers());
         try {
             handler.handle(this);
         } catch (RuntimeException e) {
             log.warn("tunnel handler failed for {}", authorityText, e);
             refuse(RefusalStatus.SERVICE_UNAVAILABLE, "handler failed: " + e);
         }
+    }
+
+    /**
+     * A malformed request is a stream error of type PROTOCOL_ERROR (RFC 9113 section 8.1.1): RST_STREAM, no answer. It
+     * counts toward the error-reset limit like any other reset a peer provokes.
+     */
+    private void resetMalformed(String reason) {
+        answered.set(true);
+        Listeners.failed(listener, "", TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR, "malformed request: " + reason));
+        log.debug("resetting stream {}: malformed request: {}", channel.stream().id(), reason);
+        channel.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(f -> channel.close());
     }
 
     private void refuseNow(RefusalStatus status, String reason) {

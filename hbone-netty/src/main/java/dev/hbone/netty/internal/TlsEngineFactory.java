@@ -36,13 +36,23 @@ public final class TlsEngineFactory {
             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
 
     private final boolean server;
+    private final boolean requireClientCertificate;
     private final String[] protocols;
     private final String[] ciphers;
     private final SslContext openSsl;     // when the provider is OPENSSL
     private final SSLContext jdk;         // when the provider is JDK
 
     public TlsEngineFactory(HboneTls tls, boolean server) {
+        this(tls, server, true);
+    }
+
+    /**
+     * @param requireClientCertificate on a server, whether the client must present a certificate; false only for
+     *     the conformance-testing switch {@code NettyHboneServer.Builder#unsafeWithoutClientCertificatesForConformanceTesting}
+     */
+    public TlsEngineFactory(HboneTls tls, boolean server, boolean requireClientCertificate) {
         this.server = server;
+        this.requireClientCertificate = requireClientCertificate;
         List<String> protocolList = new ArrayList<>(List.of(TLS13));
         List<String> cipherList = new ArrayList<>(TLS13_CIPHERS);
         if (tls.allowTls12()) {
@@ -53,7 +63,9 @@ public final class TlsEngineFactory {
         this.ciphers = cipherList.toArray(String[]::new);
         try {
             if (tls.provider() == TlsProvider.OPENSSL) {
-                SslContextBuilder b = server ? SslContextBuilder.forServer(tls.keyManager()).clientAuth(ClientAuth.REQUIRE)
+                SslContextBuilder b = server ? SslContextBuilder.forServer(tls.keyManager())
+                                                               .clientAuth(requireClientCertificate ? ClientAuth.REQUIRE
+                                                                                                    : ClientAuth.NONE)
                                              : SslContextBuilder.forClient().keyManager(tls.keyManager())
                                                                 .endpointIdentificationAlgorithm(null);
                 b.sslProvider(SslProvider.OPENSSL)
@@ -100,6 +112,11 @@ public final class TlsEngineFactory {
         return null;
     }
 
+    /** Whether a client must present a certificate (always, except on a conformance-testing server). */
+    public boolean requiresClientCertificate() {
+        return !server || requireClientCertificate;
+    }
+
     /** A new engine for one connection: no peer host (so no SNI and no session lookup). */
     public SSLEngine newEngine(ByteBufAllocator alloc) {
         if (openSsl != null) {
@@ -114,7 +131,7 @@ public final class TlsEngineFactory {
         params.setEndpointIdentificationAlgorithm(null);
         params.setServerNames(List.of());
         if (server) {
-            params.setNeedClientAuth(true);
+            params.setNeedClientAuth(requireClientCertificate);
         }
         engine.setSSLParameters(params);
         return engine;

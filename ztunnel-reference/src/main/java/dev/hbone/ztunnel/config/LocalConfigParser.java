@@ -126,6 +126,14 @@ final class LocalConfigParser {
         } catch (YamlEngineException e) {
             error("", "YAML error: " + e.getMessage());
             return null;
+        } catch (RuntimeException e) {
+            // The YAML library also refuses some input with its own unchecked exceptions, e.g. an
+            // IllegalArgumentException for a tag such as "!%a" (found by LocalConfigFuzzTest).
+            error("", "YAML error: " + e.getMessage());
+            return null;
+        } catch (StackOverflowError e) {
+            error("", "YAML error: the document is nested too deeply");
+            return null;
         }
     }
 

@@ -660,6 +660,17 @@ class LocalConfigTest {
         assertThat(errorsOf(yaml)).containsExactly(expected);
     }
 
+    /** A tag snakeyaml-engine refuses with an IllegalArgumentException (found by LocalConfigFuzzTest). */
+    @Test
+    void yamlTheLibraryRefusesUncheckedIsAConfigurationError() {
+        assertThat(errorsOf("!%a")).singleElement().asString().contains("YAML error");
+    }
+
+    @Test
+    void deeplyNestedYamlIsAConfigurationError() {
+        assertThat(errorsOf("[".repeat(200_000))).singleElement().asString().contains("YAML");
+    }
+
     @Test
     void toProxyStateIndexesTheConfiguration() throws Exception {
         LocalConfig config = parse("""
