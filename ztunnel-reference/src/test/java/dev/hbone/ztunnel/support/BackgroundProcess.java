@@ -151,7 +151,13 @@ public final class BackgroundProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    /** Kills the process if it still runs and waits (bounded) for it. */
+    /**
+     * Kills the process if it still runs and waits (bounded) for it; then fails if it reported a Netty buffer leak
+     * (a {@code LEAK:} line: the proxies run with paranoid leak detection, see {@link Ztunnel#start}), so a leak in a
+     * proxy process fails the test that ran it, as the test JVM's own leaks do.
+     *
+     * @throws AssertionError naming the leak reports
+     */
     @Override
     public void close() {
         process.destroyForcibly();
@@ -160,6 +166,10 @@ public final class BackgroundProcess implements AutoCloseable {
             reader.join(2_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        List<String> leaks = lines.stream().filter(l -> l.contains("LEAK:")).toList();
+        if (!leaks.isEmpty()) {
+            throw new AssertionError(name + " reported " + leaks.size() + " Netty buffer leak(s):\n" + output());
         }
     }
 

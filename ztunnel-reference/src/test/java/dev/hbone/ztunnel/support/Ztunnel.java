@@ -39,12 +39,14 @@ public final class Ztunnel {
 
     /**
      * Starts a proxy: {@code java -jar ztunnel.jar ARGS}, inside {@code netns} when not null. Small heap, C1 only:
-     * several run at once on a loaded 2-core machine.
+     * several run at once on a loaded 2-core machine. Paranoid leak detection: {@link BackgroundProcess#close()} fails
+     * on a leak report.
      */
     public static BackgroundProcess start(String name, Netns netns, List<String> args, Map<String, String> env)
             throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx160m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k", "-jar", jar().toString()));
+                "-Xmx160m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k",
+                "-Dio.netty.leakDetection.level=paranoid", "-jar", jar().toString()));
         cmd.addAll(args);
         return BackgroundProcess.start(name, netns == null ? cmd : netns.wrap(cmd), env);
     }
