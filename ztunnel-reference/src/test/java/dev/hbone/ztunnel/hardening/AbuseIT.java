@@ -9,6 +9,7 @@ import dev.hbone.spiffe.bundle.TrustBundles;
 import dev.hbone.spiffe.ca.CertificateAuthority;
 import dev.hbone.spiffe.store.IdentityStore;
 import dev.hbone.spiffe.store.SvidSources;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import io.spiffe.svid.x509svid.X509Svid;
@@ -61,7 +62,7 @@ class AbuseIT {
     @TempDir
     static Path dir;
 
-    private Hardening.EchoServer echo;
+    private BlockingEcho echo;
     private ProxyProcess proxy;
     private IdentityStore store;
     private NettyHboneClient client;
@@ -72,7 +73,7 @@ class AbuseIT {
     @BeforeAll
     void start() throws Exception {
         PythonPeer.requireH2();
-        echo = new Hardening.EchoServer(new InetSocketAddress(VICTIM_IP, 0));
+        echo = new BlockingEcho(new InetSocketAddress(VICTIM_IP, 0));
         Path caDir = dir.resolve("ca");
         CertificateAuthority ca = CertificateAuthority.builder(TrustDomain.parse(TD)).build();
         ca.save(caDir);

@@ -2,10 +2,8 @@ package dev.hbone.ztunnel.hardening;
 
 import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -109,56 +107,6 @@ final class Hardening {
                 throw new AssertionError("timed out after " + seconds + " s waiting for " + what.get());
             }
             Thread.sleep(20); // polling a condition, not timing
-        }
-    }
-
-    /** A blocking echo server: echoes everything, closes its side after the client's FIN. */
-    static final class EchoServer implements AutoCloseable {
-        private final ServerSocket server;
-
-        EchoServer(InetSocketAddress address) throws IOException {
-            server = new ServerSocket();
-            server.bind(address, 1000);
-            Thread t = new Thread(this::acceptLoop, "echo-" + address);
-            t.setDaemon(true);
-            t.start();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    Thread t = new Thread(() -> serve(s), "echo-conn");
-                    t.setDaemon(true);
-                    t.start();
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        private static void serve(Socket s) {
-            try (s) {
-                byte[] buf = new byte[64 * 1024];
-                InputStream in = s.getInputStream();
-                OutputStream out = s.getOutputStream();
-                int n;
-                while ((n = in.read(buf)) >= 0) {
-                    out.write(buf, 0, n);
-                }
-                s.shutdownOutput();
-            } catch (IOException e) {
-                // the peer went away
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
         }
     }
 }

@@ -13,6 +13,7 @@ import dev.hbone.spiffe.testing.TestCertificates.Authority;
 import dev.hbone.spiffe.testing.TestCertificates.Issued;
 import dev.hbone.ztunnel.cli.ZtunnelMain;
 import dev.hbone.ztunnel.lifecycle.NodeProxy;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -39,7 +40,6 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509TrustManager;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -75,7 +75,7 @@ class MtlsRefusalMatrixTest {
     private final List<AutoCloseable> closeables = new ArrayList<>();
     private final ListAppender<ILoggingEvent> logLines = new ListAppender<>();
     private NodeProxy node;
-    private Hardening.EchoServer echo;
+    private BlockingEcho echo;
     private List<Case> serverCases;
 
     /** One bad peer: the reason label it must be counted under, its certificate, its TLS versions and ALPN. */
@@ -138,7 +138,7 @@ class MtlsRefusalMatrixTest {
     void start() throws Exception {
         ((Logger) LoggerFactory.getLogger("dev.hbone.ztunnel")).addAppender(logLines);
         logLines.start();
-        echo = new Hardening.EchoServer(new InetSocketAddress(SERVER_IP, 0));
+        echo = new BlockingEcho(new InetSocketAddress(SERVER_IP, 0));
         closeables.add(echo);
         Hardening.writeChain(dir.resolve("root.pem"), List.of(root.rootCertificate()));
         Hardening.writeChain(dir.resolve("other.pem"), List.of(other.rootCertificate()));

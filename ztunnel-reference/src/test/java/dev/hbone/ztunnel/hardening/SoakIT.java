@@ -11,6 +11,7 @@ import dev.hbone.spiffe.bundle.TrustBundles;
 import dev.hbone.spiffe.ca.CertificateAuthority;
 import dev.hbone.spiffe.store.IdentityStore;
 import dev.hbone.spiffe.store.SvidSources;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import io.spiffe.svid.x509svid.X509Svid;
@@ -106,7 +107,7 @@ class SoakIT {
     @Test
     void mixedTrafficForMinutesLeavesTheHeapFlatAndNothingLeaked() throws Exception {
         PythonPeer.requireH2();
-        Hardening.EchoServer echo = new Hardening.EchoServer(new InetSocketAddress(IP, 0));
+        BlockingEcho echo = new BlockingEcho(new InetSocketAddress(IP, 0));
         int closedPort;
         try (ServerSocket s = new ServerSocket()) {
             s.bind(new InetSocketAddress(IP, 0));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.hbone.ztunnel.cli.ZtunnelMain;
 import dev.hbone.ztunnel.lifecycle.NodeProxy;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,7 +38,7 @@ class DrainTest {
                   protocol: HBONE
                   node: n
                 """);
-        try (TwoNodeMeshTest.EchoServer outside = new TwoNodeMeshTest.EchoServer(
+        try (BlockingEcho outside = new BlockingEcho(
                 new InetSocketAddress("127.0.0.35", 0))) {
             String ip = "127.0.0.31";
             NodeProxy node = NodeProxy.start(ZtunnelMain.parseConfig(new String[] {

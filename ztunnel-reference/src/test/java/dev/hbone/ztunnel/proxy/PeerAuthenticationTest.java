@@ -9,7 +9,7 @@ import ch.qos.logback.core.read.ListAppender;
 import dev.hbone.ztunnel.accesslog.AccessLog;
 import dev.hbone.ztunnel.cli.ZtunnelMain;
 import dev.hbone.ztunnel.lifecycle.NodeProxy;
-import dev.hbone.ztunnel.proxy.TwoNodeMeshTest.EchoServer;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -68,9 +68,9 @@ class PeerAuthenticationTest {
 
     private final AtomicReference<InetSocketAddress> destination = new AtomicReference<>();
     private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
-    private EchoServer server;
-    private EchoServer server2;
-    private EchoServer other;
+    private BlockingEcho server;
+    private BlockingEcho server2;
+    private BlockingEcho other;
     private Path file;
     private NodeProxy node;
     private int generation;
@@ -79,9 +79,9 @@ class PeerAuthenticationTest {
     void start() throws Exception {
         ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER_NAME)).addAppender(accessLines);
         accessLines.start();
-        server = new EchoServer(new InetSocketAddress(SERVER_IP, 0));
-        server2 = new EchoServer(new InetSocketAddress(SERVER_IP, 0));
-        other = new EchoServer(new InetSocketAddress(OTHER_IP, 0));
+        server = new BlockingEcho(new InetSocketAddress(SERVER_IP, 0));
+        server2 = new BlockingEcho(new InetSocketAddress(SERVER_IP, 0));
+        other = new BlockingEcho(new InetSocketAddress(OTHER_IP, 0));
         file = dir.resolve("local.yaml");
         write(WORKLOADS);
         node = NodeProxy.start(ZtunnelMain.parseConfig(new String[] {
@@ -99,7 +99,7 @@ class PeerAuthenticationTest {
         if (node != null) {
             node.shutdown().get(30, TimeUnit.SECONDS);
         }
-        for (EchoServer e : new EchoServer[] {server, server2, other}) {
+        for (BlockingEcho e : new BlockingEcho[] {server, server2, other}) {
             if (e != null) {
                 e.close();
             }
@@ -250,7 +250,7 @@ class PeerAuthenticationTest {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private Socket connect(EchoServer to) throws IOException {
+    private Socket connect(BlockingEcho to) throws IOException {
         destination.set(new InetSocketAddress(to == other ? OTHER_IP : SERVER_IP, to.port()));
         Socket s = new Socket();
         s.bind(new InetSocketAddress(OUTSIDE_IP, 0));
@@ -259,7 +259,7 @@ class PeerAuthenticationTest {
         return s;
     }
 
-    private void assertServed(EchoServer to) throws Exception {
+    private void assertServed(BlockingEcho to) throws Exception {
         try (Socket s = connect(to)) {
             s.getOutputStream().write("plain".getBytes(StandardCharsets.US_ASCII));
             s.shutdownOutput();
@@ -268,7 +268,7 @@ class PeerAuthenticationTest {
     }
 
     /** The connection is reset without a byte and the access log names the deciding policy. */
-    private void assertRefused(EchoServer to, String policy) throws Exception {
+    private void assertRefused(BlockingEcho to, String policy) throws Exception {
         accessLines.list.clear();
         try (Socket s = connect(to)) {
             s.getOutputStream().write("plain".getBytes(StandardCharsets.US_ASCII));

@@ -8,7 +8,7 @@ import dev.hbone.spiffe.ca.CertificateAuthority;
 import dev.hbone.ztunnel.cli.ProxyConfig;
 import dev.hbone.ztunnel.cli.ZtunnelMain;
 import dev.hbone.ztunnel.lifecycle.NodeProxy;
-import dev.hbone.ztunnel.proxy.TwoNodeMeshTest.EchoServer;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import io.spiffe.spiffeid.TrustDomain;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -43,15 +43,15 @@ class SocksNamesAndLiveBytesTest {
     @TempDir
     static Path dir;
 
-    private EchoServer echo;
-    private EchoServer localhostEcho;
+    private BlockingEcho echo;
+    private BlockingEcho localhostEcho;
     private NodeProxy nodeA;
     private NodeProxy nodeB;
 
     @BeforeAll
     void startMesh() throws Exception {
-        echo = new EchoServer(new InetSocketAddress(B_IP, 0));
-        localhostEcho = new EchoServer(new InetSocketAddress("127.0.0.1", 0));
+        echo = new BlockingEcho(new InetSocketAddress(B_IP, 0));
+        localhostEcho = new BlockingEcho(new InetSocketAddress("127.0.0.1", 0));
         Path ca = dir.resolve("ca");
         CertificateAuthority.builder(TrustDomain.parse("cluster.local")).build().save(ca);
         Path config = dir.resolve("mesh.yaml");
@@ -91,7 +91,7 @@ class SocksNamesAndLiveBytesTest {
                 n.shutdown().get(30, TimeUnit.SECONDS);
             }
         }
-        for (EchoServer e : new EchoServer[] {echo, localhostEcho}) {
+        for (BlockingEcho e : new BlockingEcho[] {echo, localhostEcho}) {
             if (e != null) {
                 e.close();
             }

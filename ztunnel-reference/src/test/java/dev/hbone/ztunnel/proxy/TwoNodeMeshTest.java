@@ -11,6 +11,7 @@ import dev.hbone.ztunnel.accesslog.AccessLog;
 import dev.hbone.ztunnel.cli.ProxyConfig;
 import dev.hbone.ztunnel.cli.ZtunnelMain;
 import dev.hbone.ztunnel.lifecycle.NodeProxy;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import io.spiffe.spiffeid.TrustDomain;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -67,12 +68,12 @@ class TwoNodeMeshTest {
     @TempDir
     static Path dir;
 
-    private final List<EchoServer> echoes = new ArrayList<>();
+    private final List<BlockingEcho> echoes = new ArrayList<>();
     private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
     private final AtomicReference<InetSocketAddress> capturedDestination = new AtomicReference<>();
-    private EchoServer echoB;
-    private EchoServer echoTcp;
-    private EchoServer echoOutside;
+    private BlockingEcho echoB;
+    private BlockingEcho echoTcp;
+    private BlockingEcho echoOutside;
     private Path configA;
     private Path configB;
     private NodeProxy nodeA;
@@ -105,7 +106,7 @@ class TwoNodeMeshTest {
                 n.shutdown().get(30, TimeUnit.SECONDS);
             }
         }
-        for (EchoServer e : echoes) {
+        for (BlockingEcho e : echoes) {
             e.close();
         }
     }
@@ -321,8 +322,8 @@ class TwoNodeMeshTest {
 
     // --- helpers
 
-    private EchoServer echo(String ip) throws IOException {
-        EchoServer e = new EchoServer(new InetSocketAddress(ip, 0));
+    private BlockingEcho echo(String ip) throws IOException {
+        BlockingEcho e = new BlockingEcho(new InetSocketAddress(ip, 0));
         echoes.add(e);
         return e;
     }
@@ -437,56 +438,6 @@ class TwoNodeMeshTest {
                 throw new AssertionError("timed out waiting for " + what);
             }
             Thread.sleep(10); // polling a condition, not timing
-        }
-    }
-
-    /** A blocking echo server: echoes everything, closes its side after the client's FIN. */
-    static final class EchoServer implements AutoCloseable {
-        private final ServerSocket server;
-
-        EchoServer(InetSocketAddress address) throws IOException {
-            server = new ServerSocket();
-            server.bind(address);
-            Thread t = new Thread(this::acceptLoop, "echo-" + address);
-            t.setDaemon(true);
-            t.start();
-        }
-
-        int port() {
-            return server.getLocalPort();
-        }
-
-        private void acceptLoop() {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    Thread t = new Thread(() -> serve(s), "echo-conn");
-                    t.setDaemon(true);
-                    t.start();
-                } catch (IOException e) {
-                    return;
-                }
-            }
-        }
-
-        private static void serve(Socket s) {
-            try (s) {
-                byte[] buf = new byte[64 * 1024];
-                InputStream in = s.getInputStream();
-                OutputStream out = s.getOutputStream();
-                int n;
-                while ((n = in.read(buf)) >= 0) {
-                    out.write(buf, 0, n);
-                }
-                s.shutdownOutput();
-            } catch (IOException e) {
-                // the peer went away
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
         }
     }
 }

@@ -27,7 +27,7 @@ import dev.hbone.ztunnel.accesslog.AccessLog;
 import dev.hbone.ztunnel.cli.ProxyConfig;
 import dev.hbone.ztunnel.cli.ZtunnelMain;
 import dev.hbone.ztunnel.lifecycle.NodeProxy;
-import dev.hbone.ztunnel.proxy.TwoNodeMeshTest.EchoServer;
+import dev.hbone.ztunnel.support.BlockingEcho;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -93,7 +93,7 @@ class WaypointAndGatewayTest {
 
     private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
     private CertificateAuthority ca;
-    private EchoServer echo;
+    private BlockingEcho echo;
     private Path config;
     private NodeProxy nodeA;
     private NodeProxy nodeB;
@@ -104,7 +104,7 @@ class WaypointAndGatewayTest {
     void start() throws Exception {
         ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER_NAME)).addAppender(accessLines);
         accessLines.start();
-        echo = new EchoServer(new InetSocketAddress(B_IP, 0));
+        echo = new BlockingEcho(new InetSocketAddress(B_IP, 0));
         ca = CertificateAuthority.builder(TrustDomain.parse("cluster.local")).build();
         Path caDir = dir.resolve("ca");
         ca.save(caDir);

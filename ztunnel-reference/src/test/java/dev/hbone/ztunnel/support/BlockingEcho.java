@@ -18,10 +18,15 @@ public final class BlockingEcho implements AutoCloseable {
     public BlockingEcho(InetSocketAddress address) throws IOException {
         server = new ServerSocket();
         server.setReuseAddress(true);
-        server.bind(address);
+        server.bind(address, 1000); // the abuse and idle-tunnel tests open hundreds at once
         Thread acceptor = new Thread(this::acceptLoop, "echo-" + address);
         acceptor.setDaemon(true);
         acceptor.start();
+    }
+
+    /** The port it listens on (useful when bound to port 0). */
+    public int port() {
+        return server.getLocalPort();
     }
 
     private void acceptLoop() {
