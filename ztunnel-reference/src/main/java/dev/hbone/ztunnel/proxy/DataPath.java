@@ -136,11 +136,12 @@ public final class DataPath implements AutoCloseable {
             dp.close();
             throw e;
         }
-        log.info("data path: inbound HBONE {}, inbound plaintext {}, outbound {}, SOCKS5 {} ({} transport)",
+        log.info("data path: inbound HBONE {}, inbound plaintext {}, outbound {}, SOCKS5 {} ({} transport, "
+                        + "TLS provider {}, {} worker threads)",
                 ProxyConfig.format(dp.inbound.localAddress()), ProxyConfig.format(dp.plaintext.localAddress()),
                 ProxyConfig.format(dp.outbound.localAddress()),
                 dp.socks5 == null ? "off (--enable-socks5)" : ProxyConfig.format(dp.socks5.localAddress()),
-                Transports.isEpoll() ? "epoll" : "nio");
+                Transports.isEpoll() ? "epoll" : "nio", dp.tls.provider(), config.workerThreads());
         return dp;
     }
 
