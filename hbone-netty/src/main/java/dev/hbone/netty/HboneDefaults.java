@@ -64,6 +64,12 @@ public final class HboneDefaults {
     public static final int MAX_SMALL_CONTINUATION_FRAMES = 16;
     /** Control frames (PING/SETTINGS acks, RST) queued toward a peer that does not read (CVE-2019-9512/9515). */
     public static final int MAX_QUEUED_CONTROL_FRAMES = 10_000;
+    /**
+     * Smallest share of a connection's sendable bytes a busy stream gets at a time (system property
+     * {@code hbone.streamWriteQuantum}, bytes): one TLS record. Streams sharing a pooled connection then send DATA
+     * frames of at least this size (or what they have), not Netty's 1 KiB slices.
+     */
+    public static final int STREAM_WRITE_QUANTUM = Integer.getInteger("hbone.streamWriteQuantum", 16 * 1024);
 
     private HboneDefaults() { }
 }
