@@ -2,6 +2,7 @@ package dev.hbone.netty.internal;
 
 import dev.hbone.netty.HboneDefaults;
 import io.netty.channel.Channel;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.DefaultHttp2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2CodecUtil;
@@ -55,7 +56,7 @@ public final class Http2Support {
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxConcurrentStreams(HboneDefaults.SERVER_MAX_CONCURRENT_STREAMS)
                 .maxHeaderListSize(HboneDefaults.SERVER_MAX_HEADER_LIST_SIZE);
-        return withLimits(new HboneCodecBuilder(true), settings, gracefulShutdownMillis, resets).build();
+        return withoutCopies(withLimits(new HboneCodecBuilder(true), settings, gracefulShutdownMillis, resets).build());
     }
 
     public static Http2FrameCodec clientCodec(long gracefulShutdownMillis) {
@@ -68,7 +69,19 @@ public final class Http2Support {
                 .initialWindowSize(HboneDefaults.STREAM_WINDOW)
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxHeaderListSize(HboneDefaults.CLIENT_MAX_HEADER_LIST_SIZE);
-        return withLimits(new HboneCodecBuilder(false), settings, gracefulShutdownMillis, resets).build();
+        return withoutCopies(withLimits(new HboneCodecBuilder(false), settings, gracefulShutdownMillis, resets).build());
+    }
+
+    /**
+     * Frames are cut out of the decrypted bytes without copying them. A DATA frame may be 1 MiB (our and ztunnel's
+     * MAX_FRAME_SIZE) while TLS hands over at most 16 KiB per record: Netty's default cumulator copied the records into
+     * one buffer that grew by reallocation, up to the frame's size, for every large frame (with the proxy's 512 MiB
+     * heap, buffers that large were not even pooled: each was freshly allocated and zeroed). A composite cumulation
+     * keeps the decrypted buffers as they are; the frame's payload is a slice of them, spliced to the TCP side as is.
+     */
+    private static Http2FrameCodec withoutCopies(Http2FrameCodec codec) {
+        codec.setCumulator(ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+        return codec;
     }
 
     /**
