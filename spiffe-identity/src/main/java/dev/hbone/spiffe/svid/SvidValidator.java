@@ -10,6 +10,7 @@ import dev.hbone.spiffe.svid.SvidValidationException.Reason;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.security.PublicKey;
 import java.security.cert.CertPath;
 import java.security.cert.CertPathValidator;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -50,9 +52,21 @@ public final class SvidValidator {
     private static final int KU_KEY_CERT_SIGN = 5;
     private static final int KU_CRL_SIGN = 6;
 
+    /** Chains remembered as verified; when full, the memory starts over (a bound, not an LRU). */
+    static final int VERIFIED_CHAINS = 4096;
+
     private final TrustBundles bundles;
     private final Clock clock;
     private final Map<Reason, LongAdder> refusals = new EnumMap<>(Reason.class);
+    /**
+     * Chains whose signatures verified, by the SHA-256 of their DER bytes, with the very anchor set they verified
+     * against. A peer's SVID is presented again on every connection until it is renewed (hours), and its P-256
+     * signature check is most of a handshake's cost in Java (about a millisecond with JDK 17's SunEC, more than
+     * BoringSSL's whole handshake); the bytes and the anchors decide the outcome, so it is computed once. Dates are
+     * checked on every call, before the chain; a bundle change brings new anchor sets, so nothing verified against
+     * the old ones is trusted again without a fresh check. Refusals are never remembered.
+     */
+    private final ConcurrentHashMap<ChainDigest, Set<TrustAnchor>> verified = new ConcurrentHashMap<>();
 
     /**
      * Creates a validator using the system clock.
@@ -263,8 +277,18 @@ public final class SvidValidator {
         Optional<Set<TrustAnchor>> own = bundles.trustAnchors(td);
         GeneralSecurityException failure;
         if (own.isPresent() && !own.get().isEmpty()) {
+            ChainDigest digest = ChainDigest.of(chain);
+            if (digest != null && verified.get(digest) == own.get()) {
+                return;
+            }
             failure = verify(chain, own.get(), now);
             if (failure == null) {
+                if (digest != null) {
+                    if (verified.size() >= VERIFIED_CHAINS) {
+                        verified.clear();
+                    }
+                    verified.put(digest, own.get());
+                }
                 return;
             }
         } else {
@@ -288,6 +312,36 @@ public final class SvidValidator {
         }
         throw new SvidValidationException(Reason.UNTRUSTED_CHAIN, "chain does not verify against the authorities"
                 + " of trust domain " + td.getName() + ": " + failure.getMessage(), id, failure);
+    }
+
+    /** SHA-256 over the chain's certificates (length-prefixed DER, leaf first). */
+    private record ChainDigest(byte[] sha256) {
+        static ChainDigest of(List<X509Certificate> chain) {
+            try {
+                MessageDigest md = MessageDigest.getInstance("SHA-256");
+                for (X509Certificate c : chain) {
+                    byte[] der = c.getEncoded();
+                    md.update((byte) (der.length >>> 24));
+                    md.update((byte) (der.length >>> 16));
+                    md.update((byte) (der.length >>> 8));
+                    md.update((byte) der.length);
+                    md.update(der);
+                }
+                return new ChainDigest(md.digest());
+            } catch (GeneralSecurityException e) {
+                return null; // not encodable: no memory, the full check decides
+            }
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ChainDigest d && MessageDigest.isEqual(sha256, d.sha256);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(sha256);
+        }
     }
 
     /** Returns null when the chain verifies against the anchors, else the failure. */
