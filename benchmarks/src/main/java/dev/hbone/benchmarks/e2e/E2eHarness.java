@@ -71,11 +71,12 @@ public final class E2eHarness {
         double warmSeconds = 1;
         double windowSeconds = 2;
         double latencyWarmup = 1;
-        double latencySeconds = 4;
+        double latencySeconds = 3;
         int rate = 1000;
         int messageSize = 1024;
         int[] streams = {1, 4, 16};
         int identities = 1500;
+        int warmIdentities = 400;
         int connectConcurrency = 32;
         double connectSeconds = 2;
         int idleTunnels = 10_000;
@@ -83,6 +84,7 @@ public final class E2eHarness {
         int workerThreads = 2;
         long settleMillis = 500;
         List<String> phases = List.of("latency", "throughput", "connections", "memory");
+        List<String> modes = List.of();
         String proxyHeap = "512m";
         String proxyLogLevel = "info,access=off";
         List<String> proxyJvmArgs = new ArrayList<>();
@@ -105,6 +107,7 @@ public final class E2eHarness {
                 o.latencySeconds = 0.3;
                 o.streams = new int[] {2};
                 o.identities = 10;
+                o.warmIdentities = 0;
                 o.connectConcurrency = 4;
                 o.connectSeconds = 0.3;
                 o.idleTunnels = 100;
@@ -137,6 +140,7 @@ public final class E2eHarness {
                     case "--worker-threads" -> o.workerThreads = Integer.parseInt(args[++i]);
                     case "--proxy-jvm-arg" -> o.proxyJvmArgs.add(args[++i]);
                     case "--phases" -> o.phases = List.of(args[++i].split(","));
+                    case "--modes" -> o.modes = List.of(args[++i].split(","));
                     case "--proxy-log-level" -> o.proxyLogLevel = args[++i];
                     case "--load-java-home" -> o.loadJavaHome = Path.of(args[++i]);
                     case "--help", "-h" -> {
@@ -175,8 +179,8 @@ public final class E2eHarness {
                 o.out = o.quick ? o.work.resolve("e2e-quick.json")
                                 : root.resolve("benchmarks/results/e2e-" + LocalDate.now(ZoneOffset.UTC) + ".json");
             }
-            if (o.identities > 254 * 8) {
-                throw new IllegalArgumentException("--identities at most " + 254 * 8);
+            if (o.identities + o.warmIdentities > 254 * 8) {
+                throw new IllegalArgumentException("--identities at most " + (254 * 8 - o.warmIdentities));
             }
             return o;
         }
@@ -193,15 +197,18 @@ public final class E2eHarness {
               --subnet N               use 127.0.N.x (and 127.0.N+1..N+8.x for identities); default 20, quick 28
               --repeats N              repeats of each latency/throughput/connection measurement (default 3)
               --window S               throughput measurement window, seconds (default 2)
-              --latency-seconds S      measured seconds per latency run (default 4, after 1 s warm-up)
+              --latency-seconds S      measured seconds per latency run (default 3, after 1 s warm-up)
               --rate RPS               latency request rate (default 1000)
               --streams 1,4,16         stream counts
-              --identities N           distinct source identities for the new-tunnel rate (default 1500)
+              --identities N           distinct source identities for the new-tunnel rate (default 1500; 400 more
+                                       warm the path up first)
               --idle-tunnels N         idle tunnels for the memory figure (default 10000)
               --active-tunnels N       of those, made active (default 1000)
               --worker-threads N       proxy data-path threads (default 2, as the proxy)
               --proxy-jvm-arg ARG      extra JVM option for proxies and relays (repeatable; e.g. JFR)
               --phases P,...           latency,throughput,connections,memory (default all; e.g. to profile one)
+              --modes M,...            only these paths (direct,tcp,tls,hbone,hbone-pooled,hbone-spread,hbone-warm,
+                                       hbone-new-identity); default all
               --proxy-log-level L      the proxies' --log-level (default info,access=off; "info" logs every connection)
               --load-java-home DIR     JDK of the load client and servers (default: this JVM's)
             """;
@@ -325,6 +332,7 @@ public final class E2eHarness {
         m.put("messageBytes", o.messageSize);
         m.put("streams", Arrays.stream(o.streams).boxed().toList());
         m.put("identities", o.identities);
+        m.put("warmUpIdentities", o.warmIdentities);
         m.put("connectConcurrency", o.connectConcurrency);
         m.put("idleTunnels", o.idleTunnels);
         m.put("activeTunnels", o.activeTunnels);
@@ -343,7 +351,7 @@ public final class E2eHarness {
         for (int i = 0; i < clients.size(); i++) {
             workload(y, "n-a", "client-" + i, clients.get(i).getHostAddress(), "HBONE");
         }
-        List<InetAddress> ids = E2eAddresses.range(identityStart + "+" + o.identities);
+        List<InetAddress> ids = E2eAddresses.range(identityStart + "+" + (o.identities + o.warmIdentities));
         for (int i = 0; i < ids.size(); i++) {
             workload(y, "n-a", "id-" + i, ids.get(i).getHostAddress(), "HBONE");
         }
@@ -397,8 +405,10 @@ public final class E2eHarness {
         final ChildProcess b;
         final ChildProcess out;
         final ChildProcess in;
+        final String tag;
 
         Cell(Path javaHome, String provider, String tag) throws Exception {
+            this.tag = tag;
             List<ChildProcess> started = new ArrayList<>();
             try {
                 a = proxy(javaHome, provider, tag, "proxy-a", nodeA, "n-a");
@@ -590,13 +600,22 @@ public final class E2eHarness {
                                                       + "seconds=%s", via(mode), target(mode, ECHO), client0,
                                          o.connectSeconds / 2), "RESULT", Duration.ofSeconds(120));
         }
+        if (o.warmIdentities > 0) {
+            // New tunnels with identities of their own (the handshake path), from addresses the measurement never uses.
+            String first = E2eAddresses.range(identityStart + "+" + (o.identities + 1)).get(o.identities)
+                                       .getHostAddress();
+            client.command(String.format(Locale.ROOT, "connect %s target=%s src=%s+%d count=%d concurrency=%d "
+                                                      + "seconds=120", via("hbone"), target("hbone", ECHO), first,
+                                         o.warmIdentities, o.warmIdentities, o.connectConcurrency),
+                           "RESULT", Duration.ofSeconds(200));
+        }
         Thread.sleep(o.settleMillis);
     }
 
     // Latency: open-loop requests at a fixed rate from the intended send time, 1 KB each way.
     private List<Map<String, Object>> latencyPhase(Cell c) throws Exception {
         List<Map<String, Object>> runs = new ArrayList<>();
-        List<String> modes = List.of("direct", "tcp", "tls", "hbone");
+        List<String> modes = selected(List.of("direct", "tcp", "tls", "hbone"));
         for (int r = 0; r < o.repeats; r++) {
             for (int n : o.streams) {
                 for (String mode : rotate(modes, r)) {
@@ -626,7 +645,7 @@ public final class E2eHarness {
     // Throughput: as fast as the client can write, measured where the bytes arrive.
     private List<Map<String, Object>> throughputPhase(Cell c) throws Exception {
         List<Map<String, Object>> runs = new ArrayList<>();
-        List<String> modes = List.of("direct", "tcp", "tls", "hbone-pooled", "hbone-spread");
+        List<String> modes = selected(List.of("direct", "tcp", "tls", "hbone-pooled", "hbone-spread"));
         for (int r = 0; r < o.repeats; r++) {
             for (int n : o.streams) {
                 for (String mode : rotate(modes, r)) {
@@ -686,7 +705,7 @@ public final class E2eHarness {
         List<InetAddress> ids = E2eAddresses.range(identityStart + "+" + o.identities);
         int chunk = Math.max(1, ids.size() / o.repeats);
         for (int r = 0; r < o.repeats; r++) {
-            for (String kind : rotate(List.of("direct", "tcp", "hbone-warm", "hbone-new-identity"), r)) {
+            for (String kind : rotate(selected(List.of("direct", "tcp", "hbone-warm", "hbone-new-identity")), r)) {
                 String base = kind.startsWith("hbone") ? "hbone" : kind;
                 String cmd;
                 if (kind.equals("hbone-new-identity")) {
@@ -728,6 +747,13 @@ public final class E2eHarness {
         Map<String, Object> opened = JsonText.parseObject(client.command(cmd, "RESULT", Duration.ofSeconds(600)));
         Thread.sleep(2 * o.settleMillis);
         Map<String, Object> idle = memory(c.hbonePath());
+        if (!o.quick) {
+            // What the idle tunnels are made of: the proxies' class histograms, next to the logs.
+            for (ChildProcess p : c.hbonePath()) {
+                Files.writeString(o.work.resolve(p.name() + "-histogram-" + c.tag + ".txt"),
+                                  p.jcmd("GC.class_histogram"));
+            }
+        }
         long upstream = Long.parseLong(server.command("conns", "CONNS", Duration.ofSeconds(10)));
         String k = client.command("active k=" + o.activeTunnels + " threads=8 size=" + o.messageSize, "READY",
                                   Duration.ofSeconds(60));
@@ -831,6 +857,12 @@ public final class E2eHarness {
     static double num(Map<String, Object> m, String key) {
         Object v = m == null ? null : m.get(key);
         return v instanceof Number n ? n.doubleValue() : Double.NaN;
+    }
+
+    private List<String> selected(List<String> all) {
+        return o.modes.isEmpty() ? all : all.stream().filter(m -> o.modes.contains(m)
+                                                                   || m.startsWith("hbone") && o.modes.contains("hbone"))
+                                            .toList();
     }
 
     /** The list started at {@code r}: repeats visit the modes in different orders, so drift spreads over all. */

@@ -52,6 +52,10 @@ public final class TlsRelay {
     private TlsRelay() { }
 
     public static void main(String[] args) throws Exception {
+        // The same buffer pooling as the proxy (ZtunnelMain), so the baseline runs the same allocator.
+        if (System.getProperty("io.netty.allocator.lowMemory") == null) {
+            System.setProperty("io.netty.allocator.lowMemory", "false");
+        }
         String mode = null;
         Path caDir = null;
         String trustDomain = "cluster.local";
