@@ -115,7 +115,7 @@ public final class NettyHboneClient implements HboneClient {
         return openStream(request, (connection, stream) -> {
             // The stream's first handler counts the bytes on its way anyway: it reports raw tunnels too.
             ClientStreamHandler first = stream.pipeline().get(ClientStreamHandler.class);
-            if (first != null) {
+            if (first != null && listener != TunnelListener.NOOP) { // nobody to report to: keep nothing per tunnel
                 first.reportRaw(listener, tunnelInfo(request, connection, stream));
             }
             return handler;

@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -128,7 +129,7 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
         }
         Map<String, String> headers = new LinkedHashMap<>();
         for (Map.Entry<CharSequence, CharSequence> e : h) {
-            String name = e.getKey().toString();
+            String name = headerName(e.getKey());
             if (!name.startsWith(":")) {
                 headers.putIfAbsent(name, e.getValue().toString());
             }
@@ -142,6 +143,19 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
             log.warn("tunnel handler failed for {}", authorityText, e);
             refuse(RefusalStatus.SERVICE_UNAVAILABLE, "handler failed: " + e);
         }
+    }
+
+    /** HBONE's usual request headers, one String each for every tunnel's {@link TunnelInfo} (it lives as long). */
+    private static final List<String> KNOWN_HEADERS = List.of("forwarded", "traceparent", "baggage",
+                                                              "x-forwarded-network", "tracestate");
+
+    private static String headerName(CharSequence name) {
+        for (String known : KNOWN_HEADERS) {
+            if (known.contentEquals(name)) {
+                return known;
+            }
+        }
+        return name.toString();
     }
 
     private void refuseNow(RefusalStatus status, String reason) {
