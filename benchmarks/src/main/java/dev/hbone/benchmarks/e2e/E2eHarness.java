@@ -742,18 +742,13 @@ public final class E2eHarness {
         Map<String, Object> m = new LinkedHashMap<>();
         Thread.sleep(2 * o.settleMillis);
         Map<String, Object> before = memory(c.hbonePath());
+        histograms(c, "before");
         String cmd = String.format(Locale.ROOT, "idle %s target=%s src=%s+1 count=%d concurrency=64", via("hbone"),
                                    target("hbone", ECHO), client0, o.idleTunnels);
         Map<String, Object> opened = JsonText.parseObject(client.command(cmd, "RESULT", Duration.ofSeconds(600)));
         Thread.sleep(2 * o.settleMillis);
         Map<String, Object> idle = memory(c.hbonePath());
-        if (!o.quick) {
-            // What the idle tunnels are made of: the proxies' class histograms, next to the logs.
-            for (ChildProcess p : c.hbonePath()) {
-                Files.writeString(o.work.resolve(p.name() + "-histogram-" + c.tag + ".txt"),
-                                  p.jcmd("GC.class_histogram"));
-            }
-        }
+        histograms(c, "idle");
         long upstream = Long.parseLong(server.command("conns", "CONNS", Duration.ofSeconds(10)));
         String k = client.command("active k=" + o.activeTunnels + " threads=8 size=" + o.messageSize, "READY",
                                   Duration.ofSeconds(60));
@@ -801,6 +796,16 @@ public final class E2eHarness {
             }
         }
         return m;
+    }
+
+    /** What the tunnels are made of: the proxies' class histograms, next to the logs (not in quick mode). */
+    private void histograms(Cell c, String when) throws Exception {
+        if (!o.quick) {
+            for (ChildProcess p : c.hbonePath()) {
+                Files.writeString(o.work.resolve(c.tag + "-" + p.name() + "-histogram-" + when + ".txt"),
+                                  p.jcmd("GC.class_histogram"));
+            }
+        }
     }
 
     private static double delta(Map<String, Object> from, Map<String, Object> to, String process, String key) {
