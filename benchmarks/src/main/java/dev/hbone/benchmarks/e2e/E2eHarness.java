@@ -221,6 +221,8 @@ public final class E2eHarness {
     private final String relayOut;
     private final String relayIn;
     private final String client0;
+    private final String memoryClient;
+    private final String directSource;
     private final String identityStart;
     private final Path caDir;
     private final Path config;
@@ -236,6 +238,8 @@ public final class E2eHarness {
         this.relayOut = s + "4";
         this.relayIn = s + "5";
         this.client0 = s + "10";
+        this.memoryClient = s + (10 + CLIENT_WORKLOADS - 1);
+        this.directSource = s + "9";
         this.identityStart = "127.0." + (o.subnet + 1) + ".1";
         this.caDir = o.work.resolve("ca");
         this.config = o.work.resolve("mesh.yaml");
@@ -714,8 +718,11 @@ public final class E2eHarness {
                                                      + "seconds=120", via(base), target(base, ECHO), first, chunk,
                                         chunk, o.connectConcurrency);
                 } else {
+                    // Direct connections come from an address no proxy binds: their TIME_WAITs must not use up the
+                    // ports of the client workload's address, from which the proxies open the upstream connections.
                     cmd = String.format(Locale.ROOT, "connect %s target=%s src=%s+1 count=100000000 concurrency=%d "
-                                                     + "seconds=%s", via(base), target(base, ECHO), client0,
+                                                     + "seconds=%s", via(base), target(base, ECHO),
+                                        kind.equals("direct") ? directSource : client0,
                                         Math.min(16, o.connectConcurrency), o.connectSeconds);
                 }
                 List<ChildProcess> path = path(c, base);
@@ -743,8 +750,10 @@ public final class E2eHarness {
         Thread.sleep(2 * o.settleMillis);
         Map<String, Object> before = memory(c.hbonePath());
         histograms(c, "before");
+        // From the last client workload: proxy B opens the 10 000 upstream connections from its address (the
+        // source IP is kept), whose ports the connection-rate runs have not filled with TIME_WAITs.
         String cmd = String.format(Locale.ROOT, "idle %s target=%s src=%s+1 count=%d concurrency=64", via("hbone"),
-                                   target("hbone", ECHO), client0, o.idleTunnels);
+                                   target("hbone", ECHO), memoryClient, o.idleTunnels);
         Map<String, Object> opened = JsonText.parseObject(client.command(cmd, "RESULT", Duration.ofSeconds(600)));
         Thread.sleep(2 * o.settleMillis);
         Map<String, Object> idle = memory(c.hbonePath());
