@@ -54,8 +54,12 @@ public class MtlsHandshakeBenchmark {
     static final SpiffeId CLIENT = SpiffeIds.kubernetes("bench.local", "bench", "client");
     static final SpiffeId SERVER = SpiffeIds.kubernetes("bench.local", "bench", "server");
 
-    /** {@code OPENSSL} is BoringSSL through netty-tcnative; {@code JDK} is JSSE. */
-    @Param({"OPENSSL", "JDK"})
+    /**
+     * {@code OPENSSL} is BoringSSL through netty-tcnative with HBONE's default, classical key exchange (X25519);
+     * {@code OPENSSL_PQ} the same with the hybrid post-quantum group X25519MLKEM768 ({@code postQuantumKeyExchange});
+     * {@code JDK} is JSSE.
+     */
+    @Param({"OPENSSL", "OPENSSL_PQ", "JDK"})
     public String provider;
 
     private IdentityStore store;
@@ -75,7 +79,8 @@ public class MtlsHandshakeBenchmark {
         store.fetch(CLIENT).join();
         store.fetch(SERVER).join();
         tls = HboneTls.builder().spiffe(store, TrustBundles.of(ca.bundle()))
-                      .provider(TlsProvider.valueOf(provider)).build();
+                      .provider(provider.startsWith("OPENSSL") ? TlsProvider.OPENSSL : TlsProvider.JDK)
+                      .postQuantumKeyExchange(provider.equals("OPENSSL_PQ")).build();
         clientEngines = new TlsEngineFactory(tls, false);
         serverEngines = new TlsEngineFactory(tls, true);
         clientToServer = ByteBuffer.allocate(64 * 1024);

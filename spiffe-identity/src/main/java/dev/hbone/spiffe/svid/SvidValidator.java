@@ -9,11 +9,15 @@ import dev.hbone.spiffe.internal.KeyChecks;
 import dev.hbone.spiffe.svid.SvidValidationException.Reason;
 import io.spiffe.spiffeid.SpiffeId;
 import io.spiffe.spiffeid.TrustDomain;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import java.io.ByteArrayInputStream;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.Provider;
 import java.security.PublicKey;
 import java.security.cert.CertPath;
 import java.security.cert.CertPathValidator;
+import java.security.cert.Certificate;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.CertificateNotYetValidException;
@@ -22,6 +26,7 @@ import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Date;
@@ -39,7 +44,7 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Checks, in order: a certificate is present; the leaf has exactly one URI SAN, a valid {@code spiffe://} workload
  * ID; the leaf is not a CA, has {@code digitalSignature} and neither {@code keyCertSign} nor {@code cRLSign}; the leaf
  * has the extended key usage of its {@link PeerRole}; the leaf key is RSA ≥ 2048 bits or ECDSA P-256/P-384; every
- * certificate is within its validity period at the {@link Clock}'s instant; the chain verifies (JDK PKIX, revocation
+ * certificate is within its validity period at the {@link Clock}'s instant; the chain verifies (RFC 5280 path validation by BouncyCastle, revocation
  * off) to an authority of the SPIFFE ID's own trust domain; the ID is one of the expected identities, if any are
  * given. Each refusal is a {@link SvidValidationException} with a specific {@link Reason}, and is counted
  * ({@link #refusals(Reason)}).
@@ -352,15 +357,28 @@ public final class SvidValidator {
             path = path.subList(0, path.size() - 1);
         }
         try {
-            CertPath certPath = CertificateFactory.getInstance("X.509").generateCertPath(path);
+            // BouncyCastle's PKIX on BouncyCastle's certificate objects: the same RFC 5280 path checks, but the
+            // signatures verify with BouncyCastle's P-256 (~5x faster than JDK 17's SunEC, ~2x JDK 25's), without
+            // registering a provider globally. The leaf's signature is the Java cost of every first contact.
+            CertificateFactory factory = CertificateFactory.getInstance("X.509", Bc.PROVIDER);
+            List<Certificate> reparsed = new ArrayList<>(path.size());
+            for (X509Certificate c : path) {
+                reparsed.add(factory.generateCertificate(new ByteArrayInputStream(c.getEncoded())));
+            }
+            CertPath certPath = factory.generateCertPath(reparsed);
             PKIXParameters params = new PKIXParameters(anchors);
             params.setRevocationEnabled(false);
             params.setDate(now);
-            CertPathValidator.getInstance("PKIX").validate(certPath, params);
+            CertPathValidator.getInstance("PKIX", Bc.PROVIDER).validate(certPath, params);
             return null;
         } catch (GeneralSecurityException e) {
             return e;
         }
+    }
+
+    /** One BouncyCastle provider instance for chain checks, created on first use, never registered. */
+    private static final class Bc {
+        static final Provider PROVIDER = new BouncyCastleProvider();
     }
 
     private static boolean isAnchor(X509Certificate c, Set<TrustAnchor> anchors) {
