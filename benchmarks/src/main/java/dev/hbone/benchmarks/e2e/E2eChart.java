@@ -52,12 +52,25 @@ public final class E2eChart {
 
     public static void main(String[] args) throws IOException {
         if (args.length < 1) {
-            System.err.println("usage: E2eChart RESULTS.json [OUT.png]");
+            System.err.println("usage: E2eChart RESULTS.json [OUT.png]  (without OUT.png: also re-derives the goals and"
+                               + " rewrites RESULTS.json and RESULTS.md)");
             System.exit(2);
         }
         Path json = Path.of(args[0]);
         Path png = args.length > 1 ? Path.of(args[1]) : E2eHarness.png(json);
-        render(JsonText.parseObject(Files.readString(json)), png);
+        Map<String, Object> root = JsonText.parseObject(Files.readString(json));
+        if (args.length == 1) {
+            // Re-derive the goals with this version's rules, and the Markdown summary next to the JSON.
+            for (Map<String, Object> cell : E2eSummary.list(root, "cells")) {
+                if (cell.get("error") == null) {
+                    cell.put("goals", E2eSummary.goals(cell));
+                }
+            }
+            Files.writeString(json, JsonText.write(root));
+            Files.writeString(E2eHarness.md(json), E2eSummary.markdown(root));
+            System.out.println(E2eHarness.md(json));
+        }
+        render(root, png);
         System.out.println(png);
     }
 

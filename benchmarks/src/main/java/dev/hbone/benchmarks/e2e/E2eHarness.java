@@ -76,7 +76,7 @@ public final class E2eHarness {
         int messageSize = 1024;
         int[] streams = {1, 4, 16};
         int identities = 1500;
-        int warmIdentities = 400;
+        int warmIdentities = 4000;
         int connectConcurrency = 32;
         double connectSeconds = 2;
         int idleTunnels = 10_000;
@@ -99,7 +99,7 @@ public final class E2eHarness {
             o.quick = a.contains("--quick");
             if (o.quick) {
                 // Every path and phase once, in seconds: a smoke test of the harness, not a measurement.
-                o.subnet = 28;
+                o.subnet = 50;
                 o.repeats = 1;
                 o.warmSeconds = 0.2;
                 o.windowSeconds = 0.3;
@@ -135,6 +135,7 @@ public final class E2eHarness {
                     case "--streams" -> o.streams = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt)
                                                           .toArray();
                     case "--identities" -> o.identities = Integer.parseInt(args[++i]);
+                    case "--warm-identities" -> o.warmIdentities = Integer.parseInt(args[++i]);
                     case "--idle-tunnels" -> o.idleTunnels = Integer.parseInt(args[++i]);
                     case "--active-tunnels" -> o.activeTunnels = Integer.parseInt(args[++i]);
                     case "--worker-threads" -> o.workerThreads = Integer.parseInt(args[++i]);
@@ -179,8 +180,10 @@ public final class E2eHarness {
                 o.out = o.quick ? o.work.resolve("e2e-quick.json")
                                 : root.resolve("benchmarks/results/e2e-" + LocalDate.now(ZoneOffset.UTC) + ".json");
             }
-            if (o.identities + o.warmIdentities > 254 * 8) {
-                throw new IllegalArgumentException("--identities at most " + (254 * 8 - o.warmIdentities));
+            int subnets = (o.identities + o.warmIdentities + 253) / 254;
+            if (o.subnet + subnets > 254) {
+                throw new IllegalArgumentException("--identities + --warm-identities need " + subnets
+                        + " /24s above 127.0." + o.subnet + ".x: use a lower --subnet or fewer identities");
             }
             return o;
         }
@@ -194,14 +197,15 @@ public final class E2eHarness {
               --ztunnel-jar PATH       default ztunnel-reference/target/ztunnel.jar
               --out FILE.json          default benchmarks/results/e2e-<date>.json (quick: under --work)
               --work DIR               logs and configuration (default benchmarks/target/e2e/<time>)
-              --subnet N               use 127.0.N.x (and 127.0.N+1..N+8.x for identities); default 20, quick 28
+              --subnet N               use 127.0.N.x (and the /24s above it for identities: 127.0.N+1.x onwards, 254
+                                       each); default 20, quick 50
               --repeats N              repeats of each latency/throughput/connection measurement (default 3)
               --window S               throughput measurement window, seconds (default 2)
               --latency-seconds S      measured seconds per latency run (default 3, after 1 s warm-up)
               --rate RPS               latency request rate (default 1000)
               --streams 1,4,16         stream counts
-              --identities N           distinct source identities for the new-tunnel rate (default 1500; 400 more
-                                       warm the path up first)
+              --identities N           distinct source identities for the new-tunnel rate (default 1500)
+              --warm-identities N      more, used once each to warm the handshake path up first (default 4000)
               --idle-tunnels N         idle tunnels for the memory figure (default 10000)
               --active-tunnels N       of those, made active (default 1000)
               --worker-threads N       proxy data-path threads (default 2, as the proxy)

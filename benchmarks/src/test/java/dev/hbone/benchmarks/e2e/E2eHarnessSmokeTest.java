@@ -51,10 +51,14 @@ class E2eHarnessSmokeTest {
         assertThat(E2eHarness.sub(memory, "perTunnel")).containsKeys("proxy-a", "proxy-b");
         // Quick mode measures 2 streams only; the single-stream goals need the full run.
         assertThat(E2eSummary.list(cell, "goals")).hasSize(5)
-                .allSatisfy(g -> assertThat(g.get("status")).isIn("met", "missed", "not measured"))
-                .filteredOn(g -> String.valueOf(g.get("goal")).contains("per idle tunnel")
+                .allSatisfy(g -> assertThat(g.get("status")).isIn("met", "missed", "not measured", "not measurable"))
+                .filteredOn(g -> String.valueOf(g.get("goal")).contains("heap after GC")
                                  || String.valueOf(g.get("goal")).contains("tunnels per second"))
                 .allSatisfy(g -> assertThat(g.get("status")).isIn("met", "missed"));
+        // RSS can fall while a few tunnels open (the JVM returns memory): then there is no per-tunnel figure.
+        assertThat(E2eSummary.list(cell, "goals"))
+                .filteredOn(g -> String.valueOf(g.get("goal")).contains("RSS"))
+                .allSatisfy(g -> assertThat(g.get("status")).isIn("met", "missed", "not measurable"));
 
         assertThat(out).isRegularFile();
         assertThat(E2eHarness.png(out)).isRegularFile();
