@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.hbone.authz.internal.ConnectionFacts;
 import dev.hbone.authz.internal.Ip;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What an L4 enforcement point knows about a connection: the peer identity (from mTLS, absent for plaintext),
@@ -17,28 +18,47 @@ public final class ConnectionAttributes {
     final ConnectionFacts facts;
 
     private ConnectionAttributes(Builder b) {
-        String p = b.principal;
-        if (p != null && p.startsWith("spiffe://")) {
-            p = p.substring("spiffe://".length());
-        }
+        Principal parsed = b.principal == null ? null : Principal.of(b.principal);
+        String p = parsed == null ? null : parsed.principal;
         this.sourcePrincipal = p;
         this.sourceIp = b.sourceIp;
         this.destinationIp = b.destinationIp;
         this.destinationPort = b.port;
-        String ns = b.namespace;
-        String sa = null;
-        if (p != null) {
-            // trust-domain/ns/<ns>/sa/<sa>
-            String[] parts = p.split("/", -1);
-            if (parts.length == 5 && parts[1].equals("ns") && parts[3].equals("sa")) {
-                if (ns == null) {
-                    ns = parts[2];
-                }
-                sa = parts[4];
-            }
-        }
+        String ns = b.namespace != null ? b.namespace : parsed == null ? null : parsed.namespace;
+        String sa = parsed == null ? null : parsed.serviceAccount;
         this.facts = new ConnectionFacts(p, ns, sa, b.sourceIp == null ? null : Ip.parse(b.sourceIp),
                 b.destinationIp == null ? null : Ip.parse(b.destinationIp), b.port);
+    }
+
+    /**
+     * A peer identity split once: {@code trust-domain/ns/<ns>/sa/<sa>}. A node sees the same few identities on many
+     * connections, so the parts are shared between them (a bounded memory, started over when full) instead of
+     * being cut out again for each connection and kept by every live one.
+     */
+    private record Principal(String principal, String namespace, String serviceAccount) {
+        private static final int REMEMBERED = 4096;
+        private static final ConcurrentHashMap<String, Principal> SEEN = new ConcurrentHashMap<>();
+
+        static Principal of(String given) {
+            Principal known = SEEN.get(given);
+            if (known != null) {
+                return known;
+            }
+            String p = given.startsWith("spiffe://") ? given.substring("spiffe://".length()) : given;
+            String ns = null;
+            String sa = null;
+            String[] parts = p.split("/", -1);
+            if (parts.length == 5 && parts[1].equals("ns") && parts[3].equals("sa")) {
+                ns = parts[2];
+                sa = parts[4];
+            }
+            Principal parsed = new Principal(p, ns, sa);
+            if (SEEN.size() >= REMEMBERED) {
+                SEEN.clear();
+            }
+            SEEN.put(given, parsed);
+            return parsed;
+        }
     }
 
     /** Starts a builder. */

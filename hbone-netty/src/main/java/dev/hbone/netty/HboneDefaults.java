@@ -64,6 +64,24 @@ public final class HboneDefaults {
     public static final int MAX_SMALL_CONTINUATION_FRAMES = 16;
     /** Control frames (PING/SETTINGS acks, RST) queued toward a peer that does not read (CVE-2019-9512/9515). */
     public static final int MAX_QUEUED_CONTROL_FRAMES = 10_000;
+    /**
+     * Write buffer high-water mark of an HBONE connection (the TLS socket every stream of a pooled connection writes
+     * through; system property {@code hbone.connectionWriteBufferHigh}, bytes). With Netty's default (64 KiB) a
+     * connection carrying several busy streams turned unwritable and writable again every few dozen KiB, and each
+     * turn had the HTTP/2 flow controller distribute, and TLS wrap, one more small batch (16 streams on one
+     * connection: about a third more proxy CPU per byte). Only a connection with more queued than the kernel takes
+     * holds this much; idle ones hold nothing.
+     */
+    public static final int CONNECTION_WRITE_BUFFER_HIGH = Integer.getInteger("hbone.connectionWriteBufferHigh",
+                                                                             1024 * 1024);
+    /** Low-water mark matching {@link #CONNECTION_WRITE_BUFFER_HIGH} (half of it). */
+    public static final int CONNECTION_WRITE_BUFFER_LOW = CONNECTION_WRITE_BUFFER_HIGH / 2;
+    /**
+     * Smallest share of a connection's sendable bytes a busy stream gets at a time (system property
+     * {@code hbone.streamWriteQuantum}, bytes): one TLS record. Streams sharing a pooled connection then send DATA
+     * frames of at least this size (or what they have), not Netty's 1 KiB slices.
+     */
+    public static final int STREAM_WRITE_QUANTUM = Integer.getInteger("hbone.streamWriteQuantum", 16 * 1024);
 
     private HboneDefaults() { }
 }

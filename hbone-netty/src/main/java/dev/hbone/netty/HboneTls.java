@@ -19,8 +19,9 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * The mutual-TLS setup of an HBONE client or server: key and trust managers that answer per connection through
- * {@link TlsBindings}, the {@link TlsProvider}, and whether TLS 1.2 is allowed (off by default; HBONE is TLS 1.3).
- * Ciphers are AES-GCM only, ALPN is exactly {@code h2}, the client sends no SNI and never resumes sessions.
+ * {@link TlsBindings}, the {@link TlsProvider}, whether TLS 1.2 is allowed (off by default; HBONE is TLS 1.3) and
+ * whether the hybrid post-quantum key exchange is offered (off by default). Ciphers are AES-GCM only, ALPN is exactly
+ * {@code h2}, the client sends no SNI and never resumes sessions.
  */
 public final class HboneTls {
     private final X509ExtendedKeyManager keyManager;
@@ -28,6 +29,7 @@ public final class HboneTls {
     private final TlsBindings bindings;
     private final TlsProvider provider;
     private final boolean allowTls12;
+    private final boolean postQuantumKeyExchange;
     private final Function<SpiffeId, CompletableFuture<?>> identityLoader;
 
     private HboneTls(Builder b) {
@@ -36,8 +38,20 @@ public final class HboneTls {
         this.bindings = requireNonNull(b.bindings, "bindings");
         this.provider = b.provider != null ? b.provider : TlsProvider.defaultProvider();
         this.allowTls12 = b.allowTls12;
+        this.postQuantumKeyExchange = b.postQuantumKeyExchange != null ? b.postQuantumKeyExchange
+                : Boolean.getBoolean(POST_QUANTUM_PROPERTY);
+        if (postQuantumKeyExchange && provider != TlsProvider.OPENSSL) {
+            throw new IllegalArgumentException("the post-quantum key exchange (X25519MLKEM768) needs the OPENSSL "
+                    + "provider (BoringSSL); the JDK provider offers the JDK's own groups (jdk.tls.namedGroups)");
+        }
         this.identityLoader = b.identityLoader;
     }
+
+    /**
+     * The system property that turns the post-quantum key exchange on when the builder does not say
+     * ({@code -Dhbone.tls.postQuantum=true}).
+     */
+    public static final String POST_QUANTUM_PROPERTY = "hbone.tls.postQuantum";
 
     /** A new builder. */
     public static Builder builder() {
@@ -82,6 +96,14 @@ public final class HboneTls {
         return allowTls12;
     }
 
+    /**
+     * Whether the hybrid post-quantum group X25519MLKEM768 is offered first (then X25519, P-256, P-384); else the
+     * classical groups only.
+     */
+    public boolean postQuantumKeyExchange() {
+        return postQuantumKeyExchange;
+    }
+
     /** Builds {@link HboneTls}. Key manager, trust manager and bindings are required. */
     public static final class Builder {
         private X509ExtendedKeyManager keyManager;
@@ -89,6 +111,7 @@ public final class HboneTls {
         private TlsBindings bindings;
         private TlsProvider provider;
         private boolean allowTls12;
+        private Boolean postQuantumKeyExchange;
         private Function<SpiffeId, CompletableFuture<?>> identityLoader = id -> CompletableFuture.completedFuture(null);
 
         private Builder() { }
@@ -142,6 +165,19 @@ public final class HboneTls {
         /** Also offer and accept TLS 1.2 (a compatibility switch; off by default). */
         public Builder allowTls12(boolean allowTls12) {
             this.allowTls12 = allowTls12;
+            return this;
+        }
+
+        /**
+         * Offer and prefer the hybrid post-quantum key exchange X25519MLKEM768 (ML-KEM-768 with X25519), keeping
+         * X25519, P-256 and P-384 for peers without it. Off by default (classical groups only, so the client's
+         * first key share is X25519): the hybrid group costs about 0.2 ms more CPU per handshake pair and 1.1 KB more
+         * in each ClientHello (see {@code benchmarks/RESULTS.md}). Unset, the system property
+         * {@value HboneTls#POST_QUANTUM_PROPERTY} decides. BoringSSL ({@link TlsProvider#OPENSSL}) only: {@link #build()}
+         * refuses it with the JDK provider.
+         */
+        public Builder postQuantumKeyExchange(boolean enabled) {
+            this.postQuantumKeyExchange = enabled;
             return this;
         }
 

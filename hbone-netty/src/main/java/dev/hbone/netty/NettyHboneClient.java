@@ -22,6 +22,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -114,7 +115,7 @@ public final class NettyHboneClient implements HboneClient {
         return openStream(request, (connection, stream) -> {
             // The stream's first handler counts the bytes on its way anyway: it reports raw tunnels too.
             ClientStreamHandler first = stream.pipeline().get(ClientStreamHandler.class);
-            if (first != null) {
+            if (first != null && listener != TunnelListener.NOOP) { // nobody to report to: keep nothing per tunnel
                 first.reportRaw(listener, tunnelInfo(request, connection, stream));
             }
             return handler;
@@ -267,6 +268,8 @@ public final class NettyHboneClient implements HboneClient {
                 .channel(Transports.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(
+                        HboneDefaults.CONNECTION_WRITE_BUFFER_LOW, HboneDefaults.CONNECTION_WRITE_BUFFER_HIGH))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, openTimeout.toMillis()))
                 .handler(new ChannelInitializer<Channel>() {
                     @Override

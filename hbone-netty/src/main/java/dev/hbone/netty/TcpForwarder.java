@@ -107,9 +107,10 @@ public final class TcpForwarder implements TunnelHandler {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0) // our timer below, which the channel does not keep
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(upstream);
+        Transports.connectTimeout(connect, connectTimeoutMillis, upstream);
         incoming.cancelled().thenRun(() -> connect.channel().eventLoop().execute(() -> {
             if (!connect.isDone() || connect.isSuccess()) {
                 connect.channel().close();

@@ -36,7 +36,8 @@ import java.util.function.Function;
 public final class ClientStreamHandler extends ChannelDuplexHandler {
     private final Http2StreamChannel channel;
     private final CompletableFuture<Http2StreamChannel> established;
-    private final Function<Http2StreamChannel, ChannelHandler> onEstablished;
+    // Dropped once the answer is in: it holds the request (headers and all) for as long as the tunnel lives.
+    private Function<Http2StreamChannel, ChannelHandler> onEstablished;
     private boolean open;
 
     // Raw-channel reporting (event-loop state); listener == null when a StreamTunnel reports instead.
@@ -105,10 +106,12 @@ public final class ClientStreamHandler extends ChannelDuplexHandler {
         }
         try {
             if (msg instanceof Http2HeadersFrame headers) {
+                Function<Http2StreamChannel, ChannelHandler> establish = onEstablished;
+                onEstablished = null;
                 CharSequence status = headers.headers().status();
                 if (status != null && "200".contentEquals(status) && !headers.isEndStream()) {
                     try {
-                        channel.pipeline().addLast(onEstablished.apply(channel));
+                        channel.pipeline().addLast(establish.apply(channel));
                     } catch (RuntimeException e) {
                         // E.g. a handler that is not @Sharable and already in use: fail the opener now rather than
                         // let the exception reach the pipeline's tail and the opener wait for its timeout.

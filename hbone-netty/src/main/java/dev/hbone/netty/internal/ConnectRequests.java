@@ -6,6 +6,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -80,11 +81,24 @@ public final class ConnectRequests {
         }
         Map<String, String> headers = new LinkedHashMap<>();
         for (Map.Entry<CharSequence, CharSequence> e : h) {
-            String name = e.getKey().toString();
+            String name = headerName(e.getKey());
             if (!name.startsWith(":")) {
                 headers.putIfAbsent(name, e.getValue().toString());
             }
         }
         return new Accepted(parsed.get(), authorityText, Collections.unmodifiableMap(headers));
+    }
+
+    /** HBONE's usual request headers, one String each for every tunnel's {@code TunnelInfo} (it lives as long). */
+    private static final List<String> KNOWN_HEADERS = List.of("forwarded", "traceparent", "baggage",
+                                                              "x-forwarded-network", "tracestate");
+
+    private static String headerName(CharSequence name) {
+        for (String known : KNOWN_HEADERS) {
+            if (known.contentEquals(name)) {
+                return known;
+            }
+        }
+        return name.toString();
     }
 }

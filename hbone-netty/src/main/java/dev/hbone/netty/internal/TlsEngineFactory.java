@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.OpenSslContextOption;
 import io.netty.handler.ssl.OpenSslSessionContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -31,6 +32,9 @@ public final class TlsEngineFactory {
     static final String TLS13 = "TLSv1.3";
     static final String TLS12 = "TLSv1.2";
     private static final List<String> TLS13_CIPHERS = List.of("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384");
+    /** Key-exchange groups offered (BoringSSL names); the client's first key share is the first group. */
+    static final String[] CLASSICAL_GROUPS = {"X25519", "P-256", "P-384"};
+    static final String[] HYBRID_GROUPS = {"X25519MLKEM768", "X25519", "P-256", "P-384"};
     private static final List<String> TLS12_CIPHERS = List.of(
             "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384");
@@ -72,6 +76,8 @@ public final class TlsEngineFactory {
                  .trustManager(tls.trustManager())
                  .protocols(protocols)
                  .ciphers(cipherList)
+                 // Netty offers X25519MLKEM768 first by default with BoringSSL; HBONE offers it only when asked.
+                 .option(OpenSslContextOption.GROUPS, tls.postQuantumKeyExchange() ? HYBRID_GROUPS : CLASSICAL_GROUPS)
                  .applicationProtocolConfig(new ApplicationProtocolConfig(
                          ApplicationProtocolConfig.Protocol.ALPN,
                          ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,

@@ -1,5 +1,9 @@
 package dev.hbone.netty.internal;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -13,6 +17,9 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.SocketAddress;
+import java.util.concurrent.TimeUnit;
 
 /** Native epoll when it loads, NIO otherwise. */
 public final class Transports {
@@ -35,5 +42,28 @@ public final class Transports {
 
     public static Class<? extends ServerChannel> serverChannel() {
         return EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /**
+     * Fails {@code connecting} with a {@link ConnectTimeoutException} and closes its channel unless it completes within
+     * {@code millis}, as Netty's {@code CONNECT_TIMEOUT_MILLIS} does (set that option to 0 on the bootstrap) — but the
+     * timer is dropped once the connection is made, where Netty's epoll and NIO channels keep their cancelled timer
+     * task for the rest of their life (~90 B of heap per proxied connection).
+     *
+     * @return {@code connecting}
+     */
+    public static ChannelFuture connectTimeout(ChannelFuture connecting, long millis, SocketAddress target) {
+        if (connecting.isDone() || millis <= 0) {
+            return connecting;
+        }
+        Channel ch = connecting.channel();
+        ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> {
+            if (!connecting.isDone() && (!(connecting instanceof ChannelPromise p) || p.tryFailure(
+                    new ConnectTimeoutException("connection timed out after " + millis + " ms: " + target)))) {
+                ch.close();
+            }
+        }, millis, TimeUnit.MILLISECONDS);
+        connecting.addListener(f -> timer.cancel(false));
+        return connecting;
     }
 }

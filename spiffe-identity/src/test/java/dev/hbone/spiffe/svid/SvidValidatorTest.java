@@ -242,6 +242,49 @@ class SvidValidatorTest {
     }
 
     @Test
+    void aVerifiedChainIsTrustedAgainOnlyAgainstTheSameAnchors() throws Exception {
+        TrustBundles bundles = TrustBundles.of(root.bundle());
+        SvidValidator v = new SvidValidator(bundles);
+        Issued ok = root.leaf(ID).issue();
+        assertThat(v.validate(ok.chain(), PeerRole.SERVER)).isEqualTo(SpiffeIds.parse(ID));
+        assertThat(v.validate(ok.chain(), PeerRole.SERVER)).as("remembered").isEqualTo(SpiffeIds.parse(ID));
+        // The root is no longer trusted: the remembered verification does not outlive its anchors.
+        bundles.replace(foreign.bundle());
+        assertThat(catchThrowableOfType(SvidValidationException.class,
+                () -> v.validate(ok.chain(), PeerRole.SERVER)).reason()).isEqualTo(Reason.UNTRUSTED_CHAIN);
+        // Trusted again (new anchor objects): verified afresh, accepted.
+        bundles.replace(root.bundle());
+        assertThat(v.validate(ok.chain(), PeerRole.SERVER)).isEqualTo(SpiffeIds.parse(ID));
+    }
+
+    @Test
+    void aRememberedChainIsStillCheckedForDatesRoleAndIdentity() throws Exception {
+        Instant now = Instant.now();
+        Issued shortLived = root.leaf(ID).validity(now.minus(Duration.ofMinutes(1)), now.plus(Duration.ofMinutes(1)))
+                .issue();
+        SvidValidator today = new SvidValidator(TrustBundles.of(root.bundle()), java.time.Clock.fixed(now,
+                java.time.ZoneOffset.UTC));
+        assertThat(today.validate(shortLived.chain(), PeerRole.SERVER)).isEqualTo(SpiffeIds.parse(ID));
+        assertThat(catchThrowableOfType(SvidValidationException.class, () -> today.validate(shortLived.chain(),
+                PeerRole.SERVER, Set.of(SpiffeIds.parse("spiffe://example.org/ns/x/sa/y")))).reason())
+                .isEqualTo(Reason.UNEXPECTED_IDENTITY);
+        SvidValidator later = new SvidValidator(TrustBundles.of(root.bundle()), java.time.Clock.offset(
+                java.time.Clock.fixed(now, java.time.ZoneOffset.UTC), Duration.ofMinutes(5)));
+        assertThat(later.validate(root.leaf(ID).issue().chain(), PeerRole.SERVER)).isNotNull();
+        assertThat(catchThrowableOfType(SvidValidationException.class,
+                () -> later.validate(shortLived.chain(), PeerRole.SERVER)).reason()).isEqualTo(Reason.EXPIRED);
+    }
+
+    @Test
+    void aForgedChainIsNeverTakenForARememberedOne() throws Exception {
+        Issued ok = root.leaf(ID).issue();
+        assertThat(validator.validate(ok.chain(), PeerRole.SERVER)).isEqualTo(SpiffeIds.parse(ID));
+        Issued forged = root.impostor().leaf(ID).issue();
+        assertThat(refuse(forged.chain(), PeerRole.SERVER, Set.of()).reason()).isEqualTo(Reason.UNTRUSTED_CHAIN);
+        assertThat(refuse(forged.chain(), PeerRole.SERVER, Set.of()).reason()).isEqualTo(Reason.UNTRUSTED_CHAIN);
+    }
+
+    @Test
     void countsRefusalsPerReason() {
         long before = validator.refusals(Reason.LEAF_IS_CA);
         refusal(root.leaf(ID).ca(true).issue(), PeerRole.SERVER);

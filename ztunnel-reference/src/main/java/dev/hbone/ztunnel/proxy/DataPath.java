@@ -136,11 +136,13 @@ public final class DataPath implements AutoCloseable {
             dp.close();
             throw e;
         }
-        log.info("data path: inbound HBONE {}, inbound plaintext {}, outbound {}, SOCKS5 {} ({} transport)",
+        log.info("data path: inbound HBONE {}, inbound plaintext {}, outbound {}, SOCKS5 {} ({} transport, "
+                        + "TLS provider {}, key exchange {}, {} worker threads)",
                 ProxyConfig.format(dp.inbound.localAddress()), ProxyConfig.format(dp.plaintext.localAddress()),
                 ProxyConfig.format(dp.outbound.localAddress()),
                 dp.socks5 == null ? "off (--enable-socks5)" : ProxyConfig.format(dp.socks5.localAddress()),
-                Transports.isEpoll() ? "epoll" : "nio");
+                Transports.isEpoll() ? "epoll" : "nio", dp.tls.provider(),
+                dp.tls.postQuantumKeyExchange() ? "X25519MLKEM768 first" : "classical", config.workerThreads());
         return dp;
     }
 
@@ -261,14 +263,15 @@ public final class DataPath implements AutoCloseable {
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) CONNECT_TIMEOUT.toMillis())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 0) // our timer below, which the channel does not keep
                 .handler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
                     @Override
                     protected void initChannel(io.netty.channel.Channel ch) {
                         ch.pipeline().addLast(HalfClosedReadGuard.INSTANCE, counter);
                     }
                 });
-        return bind.isPresent() ? b.connect(to, new InetSocketAddress(bind.get(), 0)) : b.connect(to);
+        return Transports.connectTimeout(bind.isPresent() ? b.connect(to, new InetSocketAddress(bind.get(), 0))
+                                                          : b.connect(to), CONNECT_TIMEOUT.toMillis(), to);
     }
 
     /** Whether this host can bind {@code ip} as a source address (loopback, or assigned to an interface). */

@@ -89,7 +89,7 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
         NettyIncomingTunnel tunnel = (NettyIncomingTunnel) incoming;
         TunnelInfo info = tunnel.info();
         ProxyState state = dp.state();
-        String peerId = info.peerIdentity().toString();
+        String peerId = spelled(info.peerIdentity());
         InetSocketAddress peer = info.remoteAddress();
         InboundRequest request = new InboundRequest("CONNECT", info.authority(), peer, info.localAddress().getAddress(),
                 Optional.of(peerId), Optional.ofNullable(info.headers().get("x-forwarded-network")));
@@ -119,7 +119,7 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
                 .destinationPort(forward.authorizedDestination().getPort())
                 .build();
         Decision authz = dp.policies().evaluate(authzDestination, attributes);
-        c.authorization(authz.toLogString());
+        c.authorization(authz);
         if (!authz.allowed()) {
             refuse(tunnel, RefusalStatus.UNAUTHORIZED, "authorization denied: " + authz.toLogString());
             c.complete(ResponseFlag.DENY, "authorization denied");
@@ -158,8 +158,9 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
                 c.complete(ResponseFlag.CONNECT, "tunnel already answered");
                 return;
             }
+            InetSocketAddress upstreamAddress = forward.upstream();
             LiveConnections.Entry entry = new LiveConnections.Entry(authzDestination, attributes,
-                    "inbound " + peerId + " " + peer + " -> " + forward.upstream(), c, upstream::close);
+                    () -> "inbound " + peerId + " " + peer + " -> " + upstreamAddress, c, upstream::close);
             dp.live().add(entry);
             CompletableFuture<Void> done = ChannelSplice.splice(upstream, stream);
             done.whenComplete((v, e) -> {
@@ -167,6 +168,25 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
                 c.complete();
             });
         });
+    }
+
+    /**
+     * One String per peer identity, not one per tunnel: open tunnels keep it (authorization re-checks, access log),
+     * and the tunnels of a pooled connection all come from the same identity. Bounded by starting over.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<SpiffeId, String> spelledIds =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private String spelled(SpiffeId id) {
+        String s = spelledIds.get(id);
+        if (s == null) {
+            if (spelledIds.size() >= 4096) {
+                spelledIds.clear();
+            }
+            s = id.toString();
+            spelledIds.put(id, s);
+        }
+        return s;
     }
 
     private static void refuse(NettyIncomingTunnel tunnel, RefusalStatus status, String reason) {

@@ -58,7 +58,7 @@ final class InboundPlaintextListener extends TcpListener {
                 .destinationPort(destination.getPort())
                 .build();
         Decision authz = dp.policies().evaluate(authzDestination, attributes);
-        c.authorization(authz.toLogString());
+        c.authorization(authz);
         if (!authz.allowed()) {
             channel.config().setOption(ChannelOption.SO_LINGER, 0); // reset, as ztunnel
             channel.close();
@@ -79,7 +79,7 @@ final class InboundPlaintextListener extends TcpListener {
             }
             DuplexChannel upstream = (DuplexChannel) connect.channel();
             LiveConnections.Entry entry = new LiveConnections.Entry(authzDestination, attributes,
-                    "inbound plaintext " + client + " -> " + destination, c, channel::close);
+                    () -> "inbound plaintext " + client + " -> " + destination, c, channel::close);
             dp.live().add(entry);
             upstreamCounter.start();
             TcpRelay.relay((DuplexChannel) channel, upstream).whenComplete((v, e) -> {

@@ -8,6 +8,7 @@ import dev.hbone.authz.SnapshotListener;
 import dev.hbone.ztunnel.metrics.ResponseFlag;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,8 +20,8 @@ import org.slf4j.LoggerFactory;
 final class LiveConnections implements SnapshotListener {
     private static final Logger log = LoggerFactory.getLogger(LiveConnections.class);
 
-    /** One authorized connection. */
-    record Entry(Destination destination, ConnectionAttributes attributes, String description,
+    /** One authorized connection; its description is built only if it is logged (every open connection has one). */
+    record Entry(Destination destination, ConnectionAttributes attributes, Supplier<String> description,
             ProxiedConnection connection, Runnable close) {
     }
 
@@ -45,7 +46,7 @@ final class LiveConnections implements SnapshotListener {
         for (PolicyEvaluator.Denied<Entry> d : denied) {
             Entry e = d.connection();
             String why = d.decision().toLogString();
-            log.warn("closing {}: denied by the new policies: {}", e.description(), why);
+            log.warn("closing {}: denied by the new policies: {}", e.description().get(), why);
             e.connection().authorization(why);
             e.connection().closingBecause(ResponseFlag.DENY, "connection closed: policy changed");
             entries.remove(e);

@@ -1,5 +1,6 @@
 package dev.hbone.ztunnel.proxy;
 
+import dev.hbone.authz.Decision;
 import dev.hbone.ztunnel.accesslog.AccessLog;
 import dev.hbone.ztunnel.accesslog.ConnectionRecord;
 import dev.hbone.ztunnel.internal.ByteCounter;
@@ -29,13 +30,13 @@ final class ProxiedConnection {
     private final String sourceIdentity;
     private final Service service;
     private final Workload destinationWorkload;
-    private final String destinationIdentity;
     private final ConnectionTelemetry telemetry;
     private final AccessLog accessLog;
     private final ConnectionTracker tracker;
     private final AtomicBoolean done = new AtomicBoolean();
     private volatile ByteCounter counter;
     private volatile String authorization = "";
+    private volatile Decision decision;
     private volatile ResponseFlag pendingFlag = ResponseFlag.NONE;
     private volatile String pendingError = "";
 
@@ -46,11 +47,9 @@ final class ProxiedConnection {
         this.source = source;
         this.destination = destination;
         this.sourceWorkload = sourceWorkload;
-        this.sourceIdentity = sourceIdentity != null ? sourceIdentity
-                : sourceWorkload != null ? sourceWorkload.identity().toSpiffeUri() : "";
+        this.sourceIdentity = sourceIdentity; // null: the source workload's, spelled out when logged
         this.service = service;
         this.destinationWorkload = destinationWorkload;
-        this.destinationIdentity = destinationWorkload == null ? "" : destinationWorkload.identity().toSpiffeUri();
         ConnectionLabels labels = ConnectionLabels.of(direction, sourceWorkload, destinationWorkload, service, security);
         if (sourceWorkload == null && sourceIdentity != null) {
             labels = labels.withSourcePrincipal(sourceIdentity);
@@ -74,6 +73,17 @@ final class ProxiedConnection {
     /** The authorization decision's log form. */
     void authorization(String decision) {
         this.authorization = decision;
+        this.decision = null;
+    }
+
+    /** The authorization decision, put in its log form only when the access log is written. */
+    void authorization(Decision decision) {
+        this.decision = decision;
+    }
+
+    private String authorizationText() {
+        Decision d = decision;
+        return d != null ? d.toLogString() : authorization;
     }
 
     /** Marks why the connection will end when it closes (e.g. a policy change), if it is not complete yet. */
@@ -110,12 +120,15 @@ final class ProxiedConnection {
         telemetry.closed(flag);
         accessLog.log(new ConnectionRecord(direction, source, destination,
                 sourceWorkload == null ? "" : sourceWorkload.workloadName(),
-                sourceWorkload == null ? "" : sourceWorkload.namespace(), sourceIdentity,
+                sourceWorkload == null ? "" : sourceWorkload.namespace(),
+                sourceIdentity != null ? sourceIdentity
+                        : sourceWorkload != null ? sourceWorkload.identity().toSpiffeUri() : "",
                 service == null ? "" : service.hostname(),
                 destinationWorkload == null ? "" : destinationWorkload.workloadName(),
-                destinationWorkload == null ? "" : destinationWorkload.namespace(), destinationIdentity,
-                serverToClient, clientToServer, Duration.ofNanos(System.nanoTime() - startNanos), authorization, flag,
-                error));
+                destinationWorkload == null ? "" : destinationWorkload.namespace(),
+                destinationWorkload == null ? "" : destinationWorkload.identity().toSpiffeUri(),
+                serverToClient, clientToServer, Duration.ofNanos(System.nanoTime() - startNanos), authorizationText(),
+                flag, error));
         tracker.closed();
     }
 }

@@ -29,6 +29,26 @@ class ZtunnelMainTest {
     }
 
     @Test
+    void keepsNettysBufferPoolOnUnlessTheOperatorChose() {
+        String key = "io.netty.allocator.lowMemory";
+        String before = System.getProperty(key);
+        try {
+            System.clearProperty(key);
+            ZtunnelMain.poolLargeBuffers();
+            assertThat(System.getProperty(key)).isEqualTo("false");
+            System.setProperty(key, "true");
+            ZtunnelMain.poolLargeBuffers();
+            assertThat(System.getProperty(key)).as("an explicit -D wins").isEqualTo("true");
+        } finally {
+            if (before == null) {
+                System.clearProperty(key);
+            } else {
+                System.setProperty(key, before);
+            }
+        }
+    }
+
+    @Test
     void defaultsAreZtunnels() throws Exception {
         ProxyConfig c = parse(Map.of());
         assertThat(c.localXdsPath()).isEmpty();
