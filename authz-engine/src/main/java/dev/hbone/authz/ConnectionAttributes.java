@@ -21,8 +21,8 @@ public final class ConnectionAttributes {
         Principal parsed = b.principal == null ? null : Principal.of(b.principal);
         String p = parsed == null ? null : parsed.principal;
         this.sourcePrincipal = p;
-        this.sourceIp = b.sourceIp;
-        this.destinationIp = b.destinationIp;
+        this.sourceIp = b.sourceIp == null ? null : Principal.shared(b.sourceIp);
+        this.destinationIp = b.destinationIp == null ? null : Principal.shared(b.destinationIp);
         this.destinationPort = b.port;
         String ns = b.namespace != null ? b.namespace : parsed == null ? null : parsed.namespace;
         String sa = parsed == null ? null : parsed.serviceAccount;
@@ -31,13 +31,27 @@ public final class ConnectionAttributes {
     }
 
     /**
-     * A peer identity split once: {@code trust-domain/ns/<ns>/sa/<sa>}. A node sees the same few identities on many
-     * connections, so the parts are shared between them (a bounded memory, started over when full) instead of
-     * being cut out again for each connection and kept by every live one.
+     * A peer identity split once: {@code trust-domain/ns/<ns>/sa/<sa>}. A node sees the same few identities (and
+     * addresses) on many connections, so the parts are shared between them (a bounded memory, started over when
+     * full) instead of being cut out again for each connection and kept by every live one.
      */
     private record Principal(String principal, String namespace, String serviceAccount) {
         private static final int REMEMBERED = 4096;
         private static final ConcurrentHashMap<String, Principal> SEEN = new ConcurrentHashMap<>();
+        private static final ConcurrentHashMap<String, String> ADDRESSES = new ConcurrentHashMap<>();
+
+        /** One String per IP literal for the connections that keep it (same bounded memory). */
+        static String shared(String ip) {
+            String known = ADDRESSES.get(ip);
+            if (known != null) {
+                return known;
+            }
+            if (ADDRESSES.size() >= REMEMBERED) {
+                ADDRESSES.clear();
+            }
+            ADDRESSES.put(ip, ip);
+            return ip;
+        }
 
         static Principal of(String given) {
             Principal known = SEEN.get(given);

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import static java.util.Objects.requireNonNull;
 
@@ -44,7 +44,10 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
     private final ServerConnection connection;
     private final TunnelHandler handler;
     private final TunnelListener listener;
-    private final AtomicBoolean answered = new AtomicBoolean();
+    // A field and an updater, not an AtomicBoolean: one object less per open tunnel.
+    private static final AtomicIntegerFieldUpdater<ServerStreamHandler> ANSWERED =
+            AtomicIntegerFieldUpdater.newUpdater(ServerStreamHandler.class, "answered");
+    private volatile int answered;
     private final CompletableFuture<Void> cancelled = new CompletableFuture<>();
 
     // Event-loop state.
@@ -134,14 +137,14 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
      * counts toward the error-reset limit like any other reset a peer provokes.
      */
     private void resetMalformed(String reason) {
-        answered.set(true);
+        answered = 1;
         Listeners.failed(listener, "", TunnelException.of(TunnelException.Reason.PROTOCOL_ERROR, "malformed request: " + reason));
         log.debug("resetting stream {}: malformed request: {}", channel.stream().id(), reason);
         channel.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR)).addListener(f -> channel.close());
     }
 
     private void refuseNow(RefusalStatus status, String reason) {
-        if (!answered.compareAndSet(false, true)) {
+        if (!ANSWERED.compareAndSet(this, 0, 1)) {
             // The handler already answered 200 from another thread; the client broke the rules anyway.
             channel.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR))
                    .addListener(f -> channel.close());
@@ -190,7 +193,7 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
     }
 
     private void establish(ChannelHandler next) {
-        if (!answered.compareAndSet(false, true)) {
+        if (!ANSWERED.compareAndSet(this, 0, 1)) {
             throw new IllegalStateException("this tunnel was already answered");
         }
         Runnable task = () -> {
@@ -227,7 +230,7 @@ public final class ServerStreamHandler extends ChannelDuplexHandler implements N
     public void refuse(RefusalStatus status, String reason) {
         requireNonNull(status, "status");
         requireNonNull(reason, "reason");
-        if (!answered.compareAndSet(false, true)) {
+        if (!ANSWERED.compareAndSet(this, 0, 1)) {
             throw new IllegalStateException("this tunnel was already answered");
         }
         channel.eventLoop().execute(() -> writeRefusal(status, reason));

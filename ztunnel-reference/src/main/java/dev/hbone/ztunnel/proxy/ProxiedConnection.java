@@ -14,7 +14,7 @@ import dev.hbone.ztunnel.state.Service;
 import dev.hbone.ztunnel.state.Workload;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
  * The telemetry of one proxied connection: counted as opened when created, and once complete, its bytes, its
@@ -33,7 +33,10 @@ final class ProxiedConnection {
     private final ConnectionTelemetry telemetry;
     private final AccessLog accessLog;
     private final ConnectionTracker tracker;
-    private final AtomicBoolean done = new AtomicBoolean();
+    // A field and an updater, not an AtomicBoolean: one object less per open connection.
+    private static final AtomicIntegerFieldUpdater<ProxiedConnection> DONE =
+            AtomicIntegerFieldUpdater.newUpdater(ProxiedConnection.class, "done");
+    private volatile int done;
     private volatile ByteCounter counter;
     private volatile String authorization = "";
     private volatile Decision decision;
@@ -99,7 +102,7 @@ final class ProxiedConnection {
 
     /** Completes once: metrics, access log, drain accounting. */
     void complete(ResponseFlag flag, String error) {
-        if (!done.compareAndSet(false, true)) {
+        if (!DONE.compareAndSet(this, 0, 1)) {
             return;
         }
         long clientToServer = 0;
