@@ -79,10 +79,8 @@ public final class LoadServer {
         System.exit(0); // the harness went away
     }
 
-    @ChannelHandler.Sharable
-    private static final class Sink extends ChannelInboundHandlerAdapter {
-        static final Sink INSTANCE = new Sink();
-
+    /** Counts open connections and closes a connection on error; the subclasses say what to do with the bytes. */
+    private abstract static class Counted extends ChannelInboundHandlerAdapter {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             OPEN.incrementAndGet();
@@ -91,14 +89,6 @@ public final class LoadServer {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             OPEN.decrementAndGet();
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (msg instanceof ByteBuf b) {
-                SUNK.add(b.readableBytes());
-            }
-            ReferenceCountUtil.release(msg);
         }
 
         @Override
@@ -108,18 +98,21 @@ public final class LoadServer {
     }
 
     @ChannelHandler.Sharable
-    private static final class Echo extends ChannelInboundHandlerAdapter {
+    private static final class Sink extends Counted {
+        static final Sink INSTANCE = new Sink();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf b) {
+                SUNK.add(b.readableBytes());
+            }
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @ChannelHandler.Sharable
+    private static final class Echo extends Counted {
         static final Echo INSTANCE = new Echo();
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            OPEN.incrementAndGet();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            OPEN.decrementAndGet();
-        }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -129,11 +122,6 @@ public final class LoadServer {
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             ctx.flush();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
         }
     }
 }
