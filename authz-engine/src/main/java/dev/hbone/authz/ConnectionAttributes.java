@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.hbone.authz.internal.ConnectionFacts;
 import dev.hbone.authz.internal.Ip;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * What an L4 enforcement point knows about a connection: the peer identity (from mTLS, absent for plaintext),
@@ -18,11 +19,11 @@ public final class ConnectionAttributes {
     final ConnectionFacts facts;
 
     private ConnectionAttributes(Builder b) {
-        Principal parsed = b.principal == null ? null : Principal.of(b.principal);
+        Principal parsed = b.principal == null ? null : remembered(PRINCIPALS, b.principal, Principal::parse);
         String p = parsed == null ? null : parsed.principal;
         this.sourcePrincipal = p;
-        this.sourceIp = b.sourceIp == null ? null : Principal.shared(b.sourceIp);
-        this.destinationIp = b.destinationIp == null ? null : Principal.shared(b.destinationIp);
+        this.sourceIp = b.sourceIp == null ? null : remembered(ADDRESSES, b.sourceIp, ip -> ip);
+        this.destinationIp = b.destinationIp == null ? null : remembered(ADDRESSES, b.destinationIp, ip -> ip);
         this.destinationPort = b.port;
         String ns = b.namespace != null ? b.namespace : parsed == null ? null : parsed.namespace;
         String sa = parsed == null ? null : parsed.serviceAccount;
@@ -30,48 +31,35 @@ public final class ConnectionAttributes {
                 b.destinationIp == null ? null : Ip.parse(b.destinationIp), b.port);
     }
 
-    /**
-     * A peer identity split once: {@code trust-domain/ns/<ns>/sa/<sa>}. A node sees the same few identities (and
-     * addresses) on many connections, so the parts are shared between them (a bounded memory, started over when
-     * full) instead of being cut out again for each connection and kept by every live one.
-     */
-    private record Principal(String principal, String namespace, String serviceAccount) {
-        private static final int REMEMBERED = 4096;
-        private static final ConcurrentHashMap<String, Principal> SEEN = new ConcurrentHashMap<>();
-        private static final ConcurrentHashMap<String, String> ADDRESSES = new ConcurrentHashMap<>();
+    // A node sees the same few peer identities and addresses on many connections: each is parsed once and its
+    // Strings are shared by the live connections that keep them, instead of being cut out again for each one. A
+    // bounded memory per kind, started over when full.
+    private static final int REMEMBERED = 4096;
+    private static final ConcurrentHashMap<String, Principal> PRINCIPALS = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, String> ADDRESSES = new ConcurrentHashMap<>();
 
-        /** One String per IP literal for the connections that keep it (same bounded memory). */
-        static String shared(String ip) {
-            String known = ADDRESSES.get(ip);
-            if (known != null) {
-                return known;
-            }
-            if (ADDRESSES.size() >= REMEMBERED) {
-                ADDRESSES.clear();
-            }
-            ADDRESSES.put(ip, ip);
-            return ip;
+    private static <V> V remembered(ConcurrentHashMap<String, V> memory, String key, Function<String, V> make) {
+        V known = memory.get(key);
+        if (known != null) {
+            return known;
         }
+        if (memory.size() >= REMEMBERED) {
+            memory.clear();
+        }
+        V made = make.apply(key);
+        memory.put(key, made);
+        return made;
+    }
 
-        static Principal of(String given) {
-            Principal known = SEEN.get(given);
-            if (known != null) {
-                return known;
-            }
+    /** A peer identity split: {@code trust-domain/ns/<ns>/sa/<sa>}. */
+    private record Principal(String principal, String namespace, String serviceAccount) {
+        static Principal parse(String given) {
             String p = given.startsWith("spiffe://") ? given.substring("spiffe://".length()) : given;
-            String ns = null;
-            String sa = null;
             String[] parts = p.split("/", -1);
             if (parts.length == 5 && parts[1].equals("ns") && parts[3].equals("sa")) {
-                ns = parts[2];
-                sa = parts[4];
+                return new Principal(p, parts[2], parts[4]);
             }
-            Principal parsed = new Principal(p, ns, sa);
-            if (SEEN.size() >= REMEMBERED) {
-                SEEN.clear();
-            }
-            SEEN.put(given, parsed);
-            return parsed;
+            return new Principal(p, null, null);
         }
     }
 

@@ -8,11 +8,13 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.Lock;
 
 /**
  * A well-behaved tunnel through the proxy to an echo server, kept busy by a thread: writes 64 KiB chunks while at
  * most 1 MiB is in flight and counts what comes back. Used to show that other connections keep moving data while
- * one is under attack.
+ * one is under attack (AbuseIT), and to keep long tunnels busy through a soak (SoakIT, which pauses the writes
+ * through a gate while it samples memory).
  */
 final class GoodTraffic implements AutoCloseable {
     private static final int CHUNK = 64 * 1024;
@@ -23,11 +25,18 @@ final class GoodTraffic implements AutoCloseable {
     private final AtomicLong echoed = new AtomicLong();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final Object lock = new Object();
+    private final Lock gate;
     private final Thread writer;
     private volatile boolean running = true;
 
     GoodTraffic(NettyHboneClient client, TunnelRequest request) throws Exception {
-        tunnel = client.open(request).get(30, TimeUnit.SECONDS);
+        this(client.open(request).get(30, TimeUnit.SECONDS), null);
+    }
+
+    /** Keeps {@code tunnel} busy; each write holds {@code gate} (if not null), so its owner can pause them. */
+    GoodTraffic(Tunnel tunnel, Lock gate) {
+        this.tunnel = tunnel;
+        this.gate = gate;
         tunnel.inbound().subscribe(new Flow.Subscriber<>() {
             @Override
             public void onSubscribe(Flow.Subscription s) {
@@ -68,8 +77,17 @@ final class GoodTraffic implements AutoCloseable {
                         lock.wait(100);
                     }
                 }
-                tunnel.write(ByteBuffer.wrap(chunk)).get(60, TimeUnit.SECONDS);
-                written.addAndGet(CHUNK);
+                if (gate != null) {
+                    gate.lock();
+                }
+                try {
+                    tunnel.write(ByteBuffer.wrap(chunk)).get(60, TimeUnit.SECONDS);
+                    written.addAndGet(CHUNK);
+                } finally {
+                    if (gate != null) {
+                        gate.unlock();
+                    }
+                }
             }
         } catch (Exception e) {
             if (running) {
@@ -80,6 +98,11 @@ final class GoodTraffic implements AutoCloseable {
 
     long echoed() {
         return echoed.get();
+    }
+
+    /** Whether everything written has come back (or the tunnel failed). */
+    boolean drained() {
+        return echoed.get() == written.get() || failure.get() != null;
     }
 
     Throwable failure() {

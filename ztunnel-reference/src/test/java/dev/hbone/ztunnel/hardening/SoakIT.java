@@ -37,7 +37,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
@@ -149,9 +148,10 @@ class SoakIT {
             TunnelRequest.Builder toEcho = request(CLIENT, IP + ":" + echo.port());
 
             List<CompletableFuture<?>> jobs = new ArrayList<>();
-            List<LongTunnel> longTunnels = new ArrayList<>();
+            List<GoodTraffic> longTunnels = new ArrayList<>();
             for (int i = 0; i < LONG_TUNNELS; i++) {
-                longTunnels.add(new LongTunnel(pooled.open(toEcho.build()).get(30, TimeUnit.SECONDS)));
+                longTunnels.add(new GoodTraffic(pooled.open(toEcho.build()).get(30, TimeUnit.SECONDS),
+                                                gate.readLock()));
             }
             for (int i = 0; i < SHORT_WORKERS; i++) {
                 jobs.add(CompletableFuture.runAsync(() -> shortTunnels(pooled, toEcho, running), workers));
@@ -169,7 +169,7 @@ class SoakIT {
                 rssPeak = Math.max(rssPeak, proxy.rssKib());
                 assertThat(gate.writeLock().tryLock(60, TimeUnit.SECONDS)).as("traffic paused for sampling").isTrue();
                 try {
-                    for (LongTunnel l : longTunnels) {
+                    for (GoodTraffic l : longTunnels) {
                         Hardening.await("a long tunnel's bytes back", 30, l::drained);
                     }
                     samples.add(new SampledHeap((System.nanoTime() - t0) / 60e9, proxy.heapUsedKib(), proxy.rssKib()));
@@ -184,9 +184,9 @@ class SoakIT {
             }
             CompletableFuture.allOf(jobs.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
             long longBytes = 0;
-            for (LongTunnel l : longTunnels) {
-                assertThat(l.failure.get()).as("a long tunnel failed").isNull();
-                longBytes += l.echoed.get();
+            for (GoodTraffic l : longTunnels) {
+                assertThat(l.failure()).as("a long tunnel failed").isNull();
+                longBytes += l.echoed();
                 l.close();
             }
             pooled.drain(Duration.ofSeconds(2)).get(30, TimeUnit.SECONDS);
@@ -275,84 +275,6 @@ class SoakIT {
             } finally {
                 gate.readLock().unlock();
             }
-        }
-    }
-
-    /** A tunnel kept busy for the whole soak: 64 KiB chunks, at most 1 MiB in flight, paused while sampling. */
-    private final class LongTunnel implements AutoCloseable {
-        private final Tunnel tunnel;
-        private final AtomicLong written = new AtomicLong();
-        private final AtomicLong echoed = new AtomicLong();
-        private final AtomicReference<Throwable> failure = new AtomicReference<>();
-        private final Thread pump;
-        private volatile boolean running = true;
-
-        LongTunnel(Tunnel tunnel) {
-            this.tunnel = tunnel;
-            tunnel.inbound().subscribe(new Flow.Subscriber<>() {
-                @Override
-                public void onSubscribe(Flow.Subscription s) {
-                    s.request(Long.MAX_VALUE);
-                }
-
-                @Override
-                public void onNext(ByteBuffer item) {
-                    echoed.addAndGet(item.remaining());
-                    synchronized (LongTunnel.this) {
-                        LongTunnel.this.notifyAll();
-                    }
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    failure.compareAndSet(null, t);
-                }
-
-                @Override
-                public void onComplete() {
-                    if (running) {
-                        failure.compareAndSet(null, new IllegalStateException("long tunnel ended"));
-                    }
-                }
-            });
-            pump = new Thread(this::pump, "soak-long-tunnel");
-            pump.setDaemon(true);
-            pump.start();
-        }
-
-        private void pump() {
-            byte[] chunk = new byte[64 * 1024];
-            try {
-                while (running && failure.get() == null) {
-                    synchronized (this) {
-                        while (running && written.get() - echoed.get() > 1024 * 1024) {
-                            wait(100); // until the echo catches up (notified on each echoed chunk)
-                        }
-                    }
-                    gate.readLock().lock();
-                    try {
-                        tunnel.write(ByteBuffer.wrap(chunk)).get(60, TimeUnit.SECONDS);
-                        written.addAndGet(chunk.length);
-                    } finally {
-                        gate.readLock().unlock();
-                    }
-                }
-            } catch (Exception e) {
-                if (running) {
-                    failure.compareAndSet(null, e);
-                }
-            }
-        }
-
-        boolean drained() {
-            return echoed.get() == written.get() || failure.get() != null;
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            running = false;
-            pump.join(5_000);
-            tunnel.close();
         }
     }
 
