@@ -94,6 +94,8 @@ public final class SvidValidator {
         for (Reason r : Reason.values()) {
             refusals.put(r, new LongAdder());
         }
+        // Load BouncyCastle (~4 MiB of heap, once per JVM, and ~0.1 s) with the TLS setup, not in the first handshake.
+        requireNonNull(Bc.PROVIDER);
     }
 
     /** Returns the trust bundles this validator checks against. */
