@@ -23,9 +23,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The alias chosen for a handshake names one {@link SvidSnapshot} (identity and generation), and {@link
  * #getCertificateChain} and {@link #getPrivateKey} answer from that same snapshot, so a rotation between the calls
- * cannot pair a chain with the wrong key. The store keeps recently replaced generations resolvable, and a new
- * generation means a new alias, so providers that cache key material by alias (netty-tcnative) stay correct. A
- * rotation takes effect on the next handshake; no {@code SSLContext} is rebuilt.
+ * cannot pair a chain with the wrong key. Both providers ask for the key and chain on the thread that chose the
+ * alias, right after choosing it: that thread's last choice answers first, so even a burst of rotations between the
+ * calls (more than the store keeps resolvable) cannot leave a chosen alias without its key. Other aliases resolve
+ * through the store, which keeps recently replaced generations. A new generation means a new alias, so providers
+ * that cache key material by alias (netty-tcnative) stay correct. A rotation takes effect on the next handshake; no
+ * {@code SSLContext} is rebuilt.
  *
  * <p>Which identity: the {@link HandshakeBinding} of the {@link SSLEngine} (or socket) from {@link
  * HandshakeBindings}, else its default binding. Works with the JDK provider and with Netty's OpenSSL/BoringSSL
@@ -38,6 +41,8 @@ public final class SpiffeKeyManager extends X509ExtendedKeyManager {
 
     private final IdentityStore store;
     private final HandshakeBindings bindings;
+    /** The snapshot this thread chose last: the key and chain requests that follow a choice come on its thread. */
+    private final ThreadLocal<SvidSnapshot> lastChosen = new ThreadLocal<>();
 
     /**
      * Creates a key manager that presents, per connection, the identity bound to it.
@@ -128,12 +133,17 @@ public final class SpiffeKeyManager extends X509ExtendedKeyManager {
             // JSSE asks once per acceptable key type; another call will ask for ours.
             return null;
         }
+        lastChosen.set(s);
         return alias(s);
     }
 
     private SvidSnapshot resolve(String alias) {
         if (alias == null) {
             return null;
+        }
+        SvidSnapshot chosen = lastChosen.get();
+        if (chosen != null && alias.equals(chosen.name())) {
+            return chosen;
         }
         int sep = alias.indexOf(SEPARATOR);
         if (sep <= 0) {

@@ -16,6 +16,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import org.junit.jupiter.api.AfterEach;
@@ -100,6 +101,33 @@ class SpiffeKeyManagerTest {
         assertThat(next).isNotEqualTo(alias);
         assertThat(km.getCertificateChain(next)[0]).isEqualTo(store.current(A).getLeaf());
         assertThat(keyMatches(km.getCertificateChain(next)[0], km.getPrivateKey(next))).isTrue();
+    }
+
+    @Test
+    void aChosenAliasKeepsItsKeyOnItsThreadEvenWhenRotationsOutrunTheStoresMemory() throws Exception {
+        // A handshake thread descheduled between choosing the alias and reading the key (a busy machine, a burst of
+        // renewals): more rotations than the store keeps resolvable must not leave the chosen alias without a key,
+        // which the JDK provider reports as "No available authentication scheme".
+        store.fetch(A).join();
+        SSLEngine e = engine();
+        bindings.bind(e, HandshakeBinding.server(A));
+        String alias = km.chooseEngineServerAlias("EC", null, e);
+        for (int i = 0; i < 6; i++) {
+            store.renew(A).join();
+        }
+        assertThat(store.snapshot(Long.parseLong(alias.substring(0, alias.indexOf('#')))))
+                .as("the store itself has forgotten the generation").isEmpty();
+        X509Certificate[] chain = km.getCertificateChain(alias);
+        PrivateKey key = km.getPrivateKey(alias);
+        assertThat(chain).isNotNull();
+        assertThat(keyMatches(chain[0], key)).isTrue();
+        // Only the choosing thread's last choice is kept: elsewhere the forgotten alias stays forgotten.
+        Thread other = new Thread(() -> assertThat(km.getPrivateKey(alias)).isNull());
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        other.setUncaughtExceptionHandler((t, x) -> failure.set(x));
+        other.start();
+        other.join();
+        assertThat(failure.get()).isNull();
     }
 
     @Test
