@@ -2,7 +2,14 @@ package dev.hbone.spiffe.bundle;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.hbone.spiffe.internal.Json;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.hbone.spiffe.internal.Pem;
 import io.spiffe.bundle.x509bundle.X509Bundle;
 import io.spiffe.spiffeid.TrustDomain;
@@ -14,8 +21,6 @@ import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.Base64;
 import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -26,6 +31,11 @@ import java.util.Set;
  */
 public final class SpiffeBundleFormat {
     private static final String X509_SVID_USE = "x509-svid";
+    /** Strict JSON: a duplicate member or anything after the document is an error, as RFC 8259 readers should. */
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
 
     private SpiffeBundleFormat() {
     }
@@ -41,25 +51,30 @@ public final class SpiffeBundleFormat {
     public static X509Bundle parse(TrustDomain trustDomain, String json) {
         requireNonNull(trustDomain, "trustDomain");
         requireNonNull(json, "json");
-        Object root = Json.parse(json);
-        if (!(root instanceof Map)) {
+        JsonNode document;
+        try {
+            document = JSON.readTree(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("SPIFFE bundle: not JSON: " + e.getOriginalMessage()
+                    + locationOf(e), e);
+        }
+        if (document == null || !document.isObject()) {
             throw new IllegalArgumentException("SPIFFE bundle: top level must be a JSON object");
         }
-        Map<?, ?> document = (Map<?, ?>) root;
-        Object keys = document.get("keys");
-        if (!(keys instanceof List)) {
+        JsonNode keys = document.get("keys");
+        if (keys == null || !keys.isArray()) {
             throw new IllegalArgumentException("SPIFFE bundle: \"keys\" must be an array");
         }
         checkOptionalNumber(document, "spiffe_sequence");
         checkOptionalNumber(document, "spiffe_refresh_hint");
         Set<X509Certificate> authorities = new LinkedHashSet<>();
         int index = 0;
-        for (Object k : (List<?>) keys) {
-            if (!(k instanceof Map)) {
+        for (JsonNode key : keys) {
+            if (!key.isObject()) {
                 throw new IllegalArgumentException("SPIFFE bundle: keys[" + index + "] is not an object");
             }
-            Map<?, ?> key = (Map<?, ?>) k;
-            if (X509_SVID_USE.equals(key.get("use"))) {
+            JsonNode use = key.get("use");
+            if (use != null && use.isTextual() && X509_SVID_USE.equals(use.textValue())) {
                 authorities.add(authority(key, index));
             }
             index++;
@@ -76,36 +91,37 @@ public final class SpiffeBundleFormat {
      */
     public static String toJson(X509Bundle bundle, long sequence) {
         requireNonNull(bundle, "bundle");
-        StringBuilder sb = new StringBuilder("{\n  \"spiffe_sequence\": ").append(sequence).append(",\n  \"keys\": [");
-        boolean first = true;
+        ObjectNode document = JSON.createObjectNode().put("spiffe_sequence", sequence);
+        ArrayNode keys = document.putArray("keys");
         for (X509Certificate c : bundle.getX509Authorities()) {
-            sb.append(first ? "\n" : ",\n");
-            first = false;
             try {
-                sb.append("    {\"use\": \"x509-svid\", \"kty\": \"").append(keyType(c.getPublicKey()))
-                        .append("\", \"x5c\": [\"").append(Base64.getEncoder().encodeToString(c.getEncoded()))
-                        .append("\"]}");
+                ObjectNode key = keys.addObject().put("use", X509_SVID_USE).put("kty", keyType(c.getPublicKey()));
+                key.putArray("x5c").add(Base64.getEncoder().encodeToString(c.getEncoded()));
             } catch (CertificateEncodingException e) {
                 throw new IllegalArgumentException("cannot encode authority " + c.getSubjectX500Principal(), e);
             }
         }
-        return sb.append("\n  ]\n}\n").toString();
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(document) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write a JSON tree", e); // a tree of strings and numbers: never
+        }
     }
 
-    private static X509Certificate authority(Map<?, ?> key, int index) {
-        Object x5c = key.get("x5c");
-        if (!(x5c instanceof List) || ((List<?>) x5c).size() != 1 || !(((List<?>) x5c).get(0) instanceof String)) {
+    private static X509Certificate authority(JsonNode key, int index) {
+        JsonNode x5c = key.get("x5c");
+        if (x5c == null || !x5c.isArray() || x5c.size() != 1 || !x5c.get(0).isTextual()) {
             throw new IllegalArgumentException(
                     "SPIFFE bundle: keys[" + index + "] (x509-svid) must have exactly one x5c certificate");
         }
         X509Certificate certificate;
         try {
-            certificate = Pem.certificate(Base64.getDecoder().decode((String) ((List<?>) x5c).get(0)));
+            certificate = Pem.certificate(Base64.getDecoder().decode(x5c.get(0).textValue()));
         } catch (IllegalArgumentException | CertificateException e) {
             throw new IllegalArgumentException("SPIFFE bundle: keys[" + index + "] x5c is not a certificate", e);
         }
-        Object kty = key.get("kty");
-        if (kty != null && !kty.equals(keyType(certificate.getPublicKey()))) {
+        JsonNode kty = key.get("kty");
+        if (kty != null && !kty.isNull() && !keyType(certificate.getPublicKey()).equals(kty.asText())) {
             throw new IllegalArgumentException("SPIFFE bundle: keys[" + index + "] kty " + kty
                     + " does not match the certificate's key");
         }
@@ -122,10 +138,15 @@ public final class SpiffeBundleFormat {
         return key.getAlgorithm();
     }
 
-    private static void checkOptionalNumber(Map<?, ?> document, String name) {
-        Object value = document.get(name);
-        if (value != null && !(value instanceof Number)) {
+    private static void checkOptionalNumber(JsonNode document, String name) {
+        JsonNode value = document.get(name);
+        if (value != null && !value.isNull() && !value.isNumber()) {
             throw new IllegalArgumentException("SPIFFE bundle: \"" + name + "\" must be a number");
         }
+    }
+
+    private static String locationOf(JsonProcessingException e) {
+        return e.getLocation() == null ? ""
+                : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
     }
 }

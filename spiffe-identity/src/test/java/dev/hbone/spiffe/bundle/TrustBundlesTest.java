@@ -136,5 +136,21 @@ class TrustBundlesTest {
             assertThatThrownBy(() -> SpiffeBundleFormat.parse(B, json)).as(json)
                     .isInstanceOf(IllegalArgumentException.class);
         }
+        // The error says what is wrong and where.
+        assertThatThrownBy(() -> SpiffeBundleFormat.parse(B, "{\"keys\":[],\n \"keys\":[]}"))
+                .hasMessageContaining("Duplicate field 'keys'").hasMessageContaining("line 2");
+        assertThatThrownBy(() -> SpiffeBundleFormat.parse(B, "{\"keys\":[1,]}"))
+                .hasMessageStartingWith("SPIFFE bundle: not JSON").hasMessageContaining("column");
+        assertThatThrownBy(() -> SpiffeBundleFormat.parse(B, "{\"keys\":[],\"spiffe_sequence\":\"1\"}"))
+                .hasMessage("SPIFFE bundle: \"spiffe_sequence\" must be a number");
+    }
+
+    @Test
+    void spiffeBundleDocumentsRoundTrip() throws Exception {
+        X509Bundle two = new X509Bundle(A, Set.of(rootA.certificate(), rootA2.certificate()));
+        String json = SpiffeBundleFormat.toJson(two, 42);
+        assertThat(json).contains("\"spiffe_sequence\" : 42").contains("\"use\" : \"x509-svid\"").endsWith("}\n");
+        assertThat(SpiffeBundleFormat.parse(A, json).getX509Authorities())
+                .containsExactlyInAnyOrderElementsOf(two.getX509Authorities());
     }
 }
