@@ -2,10 +2,14 @@ package dev.hbone.ztunnel.accesslog;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import dev.hbone.ztunnel.cli.AccessLogFormat;
 import dev.hbone.ztunnel.cli.ProxyConfig;
 import dev.hbone.ztunnel.internal.Json;
 import dev.hbone.ztunnel.metrics.ResponseFlag;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,14 +27,16 @@ import org.slf4j.LoggerFactory;
  * {"level":"info","time":"2026-11-22T00:15:20.081Z","scope":"access","message":"connection complete",...}
  * </pre>
  *
- * Text values are quoted when they hold spaces, quotes, {@code =} or {@code ://}; JSON strings are escaped per
- * RFC 8259.
+ * Text values are quoted when they hold spaces, quotes, {@code =} or {@code ://}; JSON lines are written by Jackson
+ * (RFC 8259 escaping, plus U+2028/U+2029).
  */
 public final class AccessLog {
     /** The logger every line goes to. */
     public static final String LOGGER_NAME = "access";
 
     private static final Logger ACCESS = LoggerFactory.getLogger(LOGGER_NAME);
+    /** The JSON line's leading members, in order. */
+    private static final List<String> HEADER = List.of("level", "time", "scope");
 
     private final AccessLogFormat format;
 
@@ -77,12 +83,7 @@ public final class AccessLog {
         String timestamp = java.time.format.DateTimeFormatter.ISO_INSTANT.format(
                 time.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
         if (format == AccessLogFormat.JSON) {
-            StringBuilder sb = new StringBuilder(384).append("{\"level\":");
-            Json.string(sb, level);
-            sb.append(",\"time\":");
-            Json.string(sb, timestamp);
-            sb.append(",\"scope\":\"access\",");
-            return json(sb, fields);
+            return json(Map.of("level", level, "time", timestamp, "scope", "access"), fields);
         }
         return timestamp + "\t" + level + "\taccess\t" + text(fields);
     }
@@ -91,7 +92,7 @@ public final class AccessLog {
     public String format(ConnectionRecord record) {
         requireNonNull(record, "record");
         List<Map.Entry<String, Object>> fields = fields(record);
-        return format == AccessLogFormat.JSON ? json(new StringBuilder(320).append('{'), fields) : text(fields);
+        return format == AccessLogFormat.JSON ? json(Map.of(), fields) : text(fields);
     }
 
     private static List<Map.Entry<String, Object>> fields(ConnectionRecord r) {
@@ -179,18 +180,32 @@ public final class AccessLog {
         return s.contains("://");
     }
 
-    private static String json(StringBuilder sb, List<Map.Entry<String, Object>> fields) {
-        sb.append("\"message\":\"connection complete\"");
-        for (Map.Entry<String, Object> e : fields) {
-            sb.append(',');
-            Json.string(sb, e.getKey());
-            sb.append(':');
-            if (e.getValue() instanceof Number n) {
-                sb.append(n);
-            } else {
-                Json.string(sb, e.getValue().toString());
+    /** One JSON object: {@code header} (level, time, scope, in that order), the message, then the fields. */
+    private static String json(Map<String, String> header, List<Map.Entry<String, Object>> fields) {
+        StringWriter out = new StringWriter(384);
+        try (JsonGenerator g = Json.generator(out)) {
+            g.writeStartObject();
+            for (String name : HEADER) {
+                String value = header.get(name);
+                if (value != null) {
+                    g.writeStringField(name, value);
+                }
             }
+            g.writeStringField("message", "connection complete");
+            for (Map.Entry<String, Object> e : fields) {
+                Object v = e.getValue();
+                if (v instanceof Long || v instanceof Integer) {
+                    g.writeNumberField(e.getKey(), ((Number) v).longValue());
+                } else if (v instanceof Number n) {
+                    g.writeNumberField(e.getKey(), n.doubleValue());
+                } else {
+                    g.writeStringField(e.getKey(), v.toString());
+                }
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a StringWriter does not fail
         }
-        return sb.append('}').toString();
+        return out.toString();
     }
 }

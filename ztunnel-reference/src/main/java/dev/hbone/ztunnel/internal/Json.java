@@ -1,130 +1,127 @@
 package dev.hbone.ztunnel.internal;
 
-import java.lang.reflect.RecordComponent;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonFactoryBuilder;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.CharacterEscapes;
+import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
+import com.fasterxml.jackson.databind.BeanDescription;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.SerializationConfig;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.BeanSerializerModifier;
+import com.fasterxml.jackson.databind.ser.impl.UnknownSerializer;
+import com.fasterxml.jackson.databind.ser.std.BeanSerializerBase;
+import com.fasterxml.jackson.databind.ser.std.StdSerializer;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import com.fasterxml.jackson.datatype.jdk8.Jdk8Module;
+import dev.hbone.ztunnel.cli.ProxyConfig;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collection;
-import java.util.Map;
-import java.util.Optional;
+import java.util.function.Function;
 
-/** A small JSON writer for the admin endpoints: maps, collections, records (by component), scalars. */
+/**
+ * JSON for the admin endpoints and the access log, written by Jackson.
+ *
+ * <p>{@link #write} renders what {@code /config_dump} shows: maps, collections, records (by component), optionals
+ * (their value or {@code null}), addresses as {@code ip} / {@code ip:port}, durations as {@code <n>ms}, and anything
+ * else by its {@code toString()} (a SPIFFE ID as its URI, not as a bean of getters). {@link #generator} gives a
+ * compact generator for log lines. Both escape U+2028 and U+2029, which end a line for JavaScript readers of logs.
+ */
 public final class Json {
+    private static final JsonFactory FACTORY = new JsonFactoryBuilder().characterEscapes(new LineSafeEscapes()).build();
+    private static final ObjectWriter PRETTY = JsonMapper.builder(FACTORY)
+            .addModule(new Jdk8Module())
+            .addModule(new SimpleModule("hbone-admin")
+                    .addSerializer(InetAddress.class, text(InetAddress.class, InetAddress::getHostAddress))
+                    .addSerializer(InetSocketAddress.class, text(InetSocketAddress.class, ProxyConfig::format))
+                    .addSerializer(Duration.class, text(Duration.class, d -> d.toMillis() + "ms"))
+                    .addSerializer(Instant.class, ToStringSerializer.instance)
+                    .addSerializer(Path.class, ToStringSerializer.instance)
+                    .setSerializerModifier(new RecordsOrText()))
+            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .build()
+            .writer(new DefaultPrettyPrinter(Separators.createDefaultInstance()
+                            .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
+                            .withObjectEmptySeparator("")
+                            .withArrayEmptySeparator(""))
+                    .withObjectIndenter(new DefaultIndenter("  ", "\n"))
+                    .withArrayIndenter(new DefaultIndenter("  ", "\n")));
+
     private Json() {
     }
 
-    /** Returns {@code value} as indented JSON. */
+    /** Returns {@code value} as indented JSON, with a final line break. */
     public static String write(Object value) {
-        StringBuilder sb = new StringBuilder(1024);
-        write(sb, value, 0);
-        return sb.append('\n').toString();
-    }
-
-    private static void write(StringBuilder sb, Object v, int depth) {
-        if (v instanceof Optional<?> o) {
-            v = o.orElse(null);
+        try {
+            return PRETTY.writeValueAsString(value) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot write " + value.getClass().getName() + " as JSON", e);
         }
-        if (v == null) {
-            sb.append("null");
-        } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long || v instanceof Short) {
-            sb.append(v);
-        } else if (v instanceof Number n) {
-            double d = n.doubleValue();
-            sb.append(Double.isFinite(d) ? n.toString() : "null");
-        } else if (v instanceof Map<?, ?> m) {
-            if (m.isEmpty()) {
-                sb.append("{}");
-                return;
-            }
-            sb.append('{');
-            boolean first = true;
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                sb.append(first ? "" : ",");
-                first = false;
-                newline(sb, depth + 1);
-                string(sb, String.valueOf(e.getKey()));
-                sb.append(": ");
-                write(sb, e.getValue(), depth + 1);
-            }
-            newline(sb, depth);
-            sb.append('}');
-        } else if (v instanceof Collection<?> c) {
-            if (c.isEmpty()) {
-                sb.append("[]");
-                return;
-            }
-            sb.append('[');
-            boolean first = true;
-            for (Object e : c) {
-                sb.append(first ? "" : ",");
-                first = false;
-                newline(sb, depth + 1);
-                write(sb, e, depth + 1);
-            }
-            newline(sb, depth);
-            sb.append(']');
-        } else if (v instanceof Object[] a) {
-            write(sb, java.util.Arrays.asList(a), depth);
-        } else if (v instanceof Enum<?> e) {
-            string(sb, e.toString());
-        } else if (v instanceof InetAddress a) {
-            string(sb, a.getHostAddress());
-        } else if (v instanceof InetSocketAddress a) {
-            string(sb, a.getAddress() == null ? a.getHostString() + ":" + a.getPort()
-                    : (a.getAddress().getHostAddress().contains(":") ? "[" + a.getAddress().getHostAddress() + "]"
-                    : a.getAddress().getHostAddress()) + ":" + a.getPort());
-        } else if (v instanceof Duration d) {
-            string(sb, d.toMillis() + "ms");
-        } else if (v instanceof Instant || v instanceof Path || v instanceof CharSequence) {
-            string(sb, v.toString());
-        } else if (v.getClass().isRecord()) {
-            Map<String, Object> fields = new java.util.LinkedHashMap<>();
-            for (RecordComponent rc : v.getClass().getRecordComponents()) {
-                try {
-                    rc.getAccessor().setAccessible(true);
-                    fields.put(rc.getName(), rc.getAccessor().invoke(v));
-                } catch (ReflectiveOperationException | RuntimeException e) {
-                    fields.put(rc.getName(), "?");
-                }
-            }
-            write(sb, fields, depth);
-        } else {
-            string(sb, v.toString());
-        }
-    }
-
-    private static void newline(StringBuilder sb, int depth) {
-        sb.append('\n');
-        sb.append("  ".repeat(depth));
     }
 
     /**
-     * Appends a JSON string literal (RFC 8259 escaping; other control characters, and U+2028/U+2029 that break
-     * JavaScript readers of log lines, as \\uXXXX).
+     * Returns a compact generator writing to {@code out}.
+     *
+     * @param out where the JSON goes
+     * @return the generator; closing it flushes {@code out}
      */
-    public static void string(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20 || c == '\u2028' || c == '\u2029') {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
+    public static JsonGenerator generator(StringWriter out) {
+        try {
+            return FACTORY.createGenerator(out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a StringWriter does not fail
         }
-        sb.append('"');
+    }
+
+    private static <T> JsonSerializer<T> text(Class<T> type, Function<T, String> text) {
+        return new StdSerializer<>(type) {
+            @Override
+            public void serialize(T value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+                gen.writeString(text.apply(value));
+            }
+        };
+    }
+
+    /** Records are written by component; other beans (types of libraries, e.g. a SPIFFE ID) by {@code toString}. */
+    private static final class RecordsOrText extends BeanSerializerModifier {
+        @Override
+        public JsonSerializer<?> modifySerializer(SerializationConfig config, BeanDescription description,
+                JsonSerializer<?> serializer) {
+            boolean bean = serializer instanceof BeanSerializerBase || serializer instanceof UnknownSerializer;
+            return bean && !description.getBeanClass().isRecord() ? ToStringSerializer.instance : serializer;
+        }
+    }
+
+    /** JSON's own escapes plus U+2028 and U+2029. */
+    private static final class LineSafeEscapes extends CharacterEscapes {
+        private static final SerializedString LS = new SerializedString("\\u2028");
+        private static final SerializedString PS = new SerializedString("\\u2029");
+        private final int[] ascii = standardAsciiEscapesForJSON();
+
+        @Override
+        public int[] getEscapeCodesForAscii() {
+            return ascii;
+        }
+
+        @Override
+        public SerializableString getEscapeSequence(int ch) {
+            return ch == 0x2028 ? LS : ch == 0x2029 ? PS : null;
+        }
     }
 }

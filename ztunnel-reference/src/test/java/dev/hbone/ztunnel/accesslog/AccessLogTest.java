@@ -78,11 +78,11 @@ class AccessLogTest {
     @Test
     void jsonLineIsOneObjectWithEscapedStrings() {
         new AccessLog(AccessLogFormat.JSON).log(inbound("allow reason=allow-matched", ResponseFlag.TLS_FAILURE,
-                "bad \"cert\"\n\\ \u0001 end"));
+                "bad \"cert\"\n\\ \u0001 \u2028 end"));
         assertThat(appender.list).singleElement().satisfies(e -> assertThat(e.getFormattedMessage())
                 .matches("\\{\"level\":\"warn\",\"time\":\"[0-9T:.-]+Z\",\"scope\":\"access\",\"message\":.*"));
         String line = new AccessLog(AccessLogFormat.JSON).line(inbound("allow reason=allow-matched",
-                ResponseFlag.TLS_FAILURE, "bad \"cert\"\n\\ \u0001 end"),
+                ResponseFlag.TLS_FAILURE, "bad \"cert\"\n\\ \u0001 \u2028 end"),
                 java.time.Instant.parse("2026-11-22T00:15:20.081Z"), "warn");
         assertThat(line).isEqualTo(
                 "{\"level\":\"warn\",\"time\":\"2026-11-22T00:15:20.081Z\",\"scope\":\"access\","
@@ -94,7 +94,7 @@ class AccessLogTest {
                         + "\"dst.identity\":\"spiffe://cluster.local/ns/default/sa/echo\",\"direction\":\"inbound\","
                         + "\"bytes_sent\":12,\"bytes_recv\":5,\"duration\":\"3ms\","
                         + "\"authz\":\"allow reason=allow-matched\",\"response_flags\":\"TLS_FAILURE\","
-                        + "\"error\":\"bad \\\"cert\\\"\\n\\\\ \\u0001 end\"}");
+                        + "\"error\":\"bad \\\"cert\\\"\\n\\\\ \\u0001 \\u2028 end\"}");
     }
 
     @Test
