@@ -1,116 +1,94 @@
 package dev.hbone.benchmarks.e2e;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamWriteFeature;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.core.util.Separators;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
-/** Writes maps, lists, strings, numbers and booleans as indented JSON (the results file); reads with spiffe's. */
+/**
+ * The harness's JSON, by Jackson: the results file (indented, measured values rounded to what they can tell), and the
+ * one-line {@code RESULT}/{@code DONE} replies of the load client, read back as maps.
+ */
 final class JsonText {
+    private static final ObjectMapper MAPPER =
+            JsonMapper.builder().enable(StreamWriteFeature.WRITE_BIGDECIMAL_AS_PLAIN).build();
+    private static final ObjectWriter INDENTED = MAPPER.writer(new DefaultPrettyPrinter(
+            Separators.createDefaultInstance()
+                    .withObjectFieldValueSpacing(Separators.Spacing.AFTER)
+                    .withObjectEmptySeparator("")
+                    .withArrayEmptySeparator(""))
+            .withObjectIndenter(new DefaultIndenter("  ", "\n"))
+            .withArrayIndenter(new DefaultIndenter("  ", "\n")));
+    private static final TypeReference<LinkedHashMap<String, Object>> OBJECT = new TypeReference<>() { };
+
     private JsonText() { }
 
+    /** Returns {@code value} indented, with a final line break; doubles rounded (see {@link #rounded}). */
     static String write(Object value) {
-        StringBuilder sb = new StringBuilder();
-        write(sb, value, 0);
-        return sb.append('\n').toString();
+        try {
+            return INDENTED.writeValueAsString(rounded(value)) + "\n";
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot write " + value.getClass().getName() + " as JSON", e);
+        }
     }
 
-    @SuppressWarnings("unchecked")
+    /** Returns {@code value} as one line of JSON (doubles as they are). */
+    static String line(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("cannot write " + value.getClass().getName() + " as JSON", e);
+        }
+    }
+
+    /** Parses a JSON object (strict: anything else is an {@link IllegalArgumentException} naming the problem). */
     static Map<String, Object> parseObject(String text) {
-        return (Map<String, Object>) dev.hbone.spiffe.internal.Json.parse(text);
+        try {
+            return MAPPER.readValue(text, OBJECT);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not a JSON object: " + e.getOriginalMessage() + " in: " + text, e);
+        }
     }
 
-    private static void write(StringBuilder sb, Object v, int indent) {
-        if (v == null) {
-            sb.append("null");
-        } else if (v instanceof Map<?, ?> m) {
-            if (m.isEmpty()) {
-                sb.append("{}");
-                return;
-            }
-            boolean flat = m.values().stream().noneMatch(x -> x instanceof Map || x instanceof List);
-            sb.append('{');
-            boolean first = true;
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                if (!first) {
-                    sb.append(',');
-                    if (flat) {
-                        sb.append(' ');
-                    }
-                }
-                first = false;
-                if (!flat) {
-                    newline(sb, indent + 1);
-                }
-                string(sb, String.valueOf(e.getKey()));
-                sb.append(": ");
-                write(sb, e.getValue(), indent + 1);
-            }
-            if (!flat) {
-                newline(sb, indent);
-            }
-            sb.append('}');
-        } else if (v instanceof List<?> l) {
-            if (l.isEmpty()) {
-                sb.append("[]");
-                return;
-            }
-            boolean flat = l.stream().noneMatch(x -> x instanceof Map || x instanceof List);
-            sb.append('[');
-            for (int i = 0; i < l.size(); i++) {
-                if (i > 0) {
-                    sb.append(flat ? ", " : ",");
-                }
-                if (!flat) {
-                    newline(sb, indent + 1);
-                }
-                write(sb, l.get(i), indent + 1);
-            }
-            if (!flat) {
-                newline(sb, indent);
-            }
-            sb.append(']');
-        } else if (v instanceof String s) {
-            string(sb, s);
-        } else if (v instanceof Double || v instanceof Float) {
+    /**
+     * Whole doubles become integers, others keep 4 significant digits (one decimal from 100 up): the results file
+     * reports measurements, not float noise. NaN and infinities become {@code null}.
+     */
+    static Object rounded(Object v) {
+        if (v instanceof Map<?, ?> m) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            m.forEach((k, x) -> out.put(k, rounded(x)));
+            return out;
+        }
+        if (v instanceof List<?> l) {
+            List<Object> out = new ArrayList<>(l.size());
+            l.forEach(x -> out.add(rounded(x)));
+            return out;
+        }
+        if (v instanceof Double || v instanceof Float) {
             double d = ((Number) v).doubleValue();
-            if (Double.isNaN(d) || Double.isInfinite(d)) {
-                sb.append("null");
-            } else if (d == Math.rint(d) && Math.abs(d) < 1e15) {
-                sb.append((long) d);
-            } else {
-                sb.append(String.format(Locale.ROOT, Math.abs(d) >= 100 ? "%.1f" : "%.4g", d));
+            if (!Double.isFinite(d)) {
+                return null;
             }
-        } else if (v instanceof Number || v instanceof Boolean) {
-            sb.append(v);
-        } else {
-            string(sb, v.toString());
-        }
-    }
-
-    private static void newline(StringBuilder sb, int indent) {
-        sb.append('\n');
-        sb.append("  ".repeat(indent));
-    }
-
-    private static void string(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
+            if (d == Math.rint(d) && Math.abs(d) < 1e15) {
+                return (long) d;
             }
+            BigDecimal b = BigDecimal.valueOf(d); // from the shortest decimal form, as Formatter rounds
+            return Math.abs(d) >= 100 ? b.setScale(1, RoundingMode.HALF_UP)
+                    : b.round(new MathContext(4, RoundingMode.HALF_UP)).stripTrailingZeros();
         }
-        sb.append('"');
+        return v;
     }
 }

@@ -18,7 +18,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -109,7 +109,7 @@ public final class LoadClient {
                     }
                     idle.clear();
                 }
-                System.out.println("RESULT {\"closed\":" + n + "}");
+                reply("RESULT", Map.of("closed", n));
             }
             default -> throw new IllegalArgumentException("unknown command " + words[0]);
         }
@@ -242,7 +242,7 @@ public final class LoadClient {
                     Thread.currentThread().interrupt();
                 }
             }
-            System.out.println("DONE {\"written\":" + written.get() + ",\"failures\":" + failures.get() + "}");
+            reply("DONE", Map.of("written", written.get(), "failures", failures.get()));
         };
     }
 
@@ -326,19 +326,30 @@ public final class LoadClient {
         sockets.forEach(LoadClient::closeQuietly);
         Histogram r = response.getIntervalHistogram();
         Histogram sv = service.getIntervalHistogram();
-        System.out.println("RESULT {" + percentiles("", r) + "," + percentiles("service", sv)
-                           + ",\"count\":" + r.getTotalCount() + ",\"received\":" + received.get()
-                           + ",\"sent\":" + total + ",\"lateSends\":" + late + ",\"errors\":" + errors.get()
-                           + ",\"complete\":" + complete + "}");
+        Map<String, Object> result = new LinkedHashMap<>();
+        percentiles(result, "", r);
+        percentiles(result, "service_", sv);
+        result.put("count", r.getTotalCount());
+        result.put("received", received.get());
+        result.put("sent", total);
+        result.put("lateSends", late);
+        result.put("errors", errors.get());
+        result.put("complete", complete);
+        reply("RESULT", result);
     }
 
-    private static String percentiles(String prefix, Histogram h) {
-        String p = prefix.isEmpty() ? "" : prefix + "_";
-        return String.format(Locale.ROOT, "\"%sp50us\":%.1f,\"%sp90us\":%.1f,\"%sp99us\":%.1f,\"%sp999us\":%.1f,"
-                                          + "\"%smaxus\":%.1f,\"%smeanus\":%.1f",
-                             p, h.getValueAtPercentile(50) / 1e3, p, h.getValueAtPercentile(90) / 1e3,
-                             p, h.getValueAtPercentile(99) / 1e3, p, h.getValueAtPercentile(99.9) / 1e3,
-                             p, h.getMaxValue() / 1e3, p, h.getMean() / 1e3);
+    private static void percentiles(Map<String, Object> result, String prefix, Histogram h) {
+        result.put(prefix + "p50us", h.getValueAtPercentile(50) / 1e3);
+        result.put(prefix + "p90us", h.getValueAtPercentile(90) / 1e3);
+        result.put(prefix + "p99us", h.getValueAtPercentile(99) / 1e3);
+        result.put(prefix + "p999us", h.getValueAtPercentile(99.9) / 1e3);
+        result.put(prefix + "maxus", h.getMaxValue() / 1e3);
+        result.put(prefix + "meanus", h.getMean() / 1e3);
+    }
+
+    /** One reply line to the harness: {@code TAG {json}}. */
+    private static void reply(String tag, Map<String, ?> result) {
+        System.out.println(tag + " " + JsonText.line(result));
     }
 
     /** Sleeps until shortly before {@code deadline}, then spins: the timer's slack would otherwise add ~50 µs. */
@@ -397,11 +408,15 @@ public final class LoadClient {
         }
         pool.shutdown();
         double elapsed = (Math.max(lastDone.get(), start + 1) - start) / 1e9;
-        System.out.println(String.format(Locale.ROOT,
-                "RESULT {\"ok\":%d,\"failed\":%d,\"seconds\":%.3f,\"perSecond\":%.1f,\"p50ms\":%.3f,\"p99ms\":%.3f,"
-                + "\"errors\":\"%s\"}", ok.get(), failed.get(), elapsed, ok.get() / elapsed,
-                h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
-                String.join("; ", firstErrors).replace("\"", "'")));
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("ok", ok.get());
+        result.put("failed", failed.get());
+        result.put("seconds", elapsed);
+        result.put("perSecond", ok.get() / elapsed);
+        result.put("p50ms", h.getValueAtPercentile(50) / 1e6);
+        result.put("p99ms", h.getValueAtPercentile(99) / 1e6);
+        result.put("errors", String.join("; ", firstErrors));
+        reply("RESULT", result);
     }
 
     // --- idle and active -------------------------------------------------------------------------------------------
@@ -435,9 +450,12 @@ public final class LoadClient {
         }
         pool.shutdown();
         double elapsed = (System.nanoTime() - start) / 1e9;
-        System.out.println(String.format(Locale.ROOT,
-                "RESULT {\"open\":%d,\"failed\":%d,\"seconds\":%.3f,\"errors\":\"%s\"}", idle.size(), failed.get(),
-                elapsed, String.join("; ", firstErrors).replace("\"", "'")));
+        Map<String, Object> result = new LinkedHashMap<>();
+        result.put("open", idle.size());
+        result.put("failed", failed.get());
+        result.put("seconds", elapsed);
+        result.put("errors", String.join("; ", firstErrors));
+        reply("RESULT", result);
     }
 
     private void active(Map<String, String> a) {
@@ -491,7 +509,7 @@ public final class LoadClient {
                     Thread.currentThread().interrupt();
                 }
             }
-            System.out.println("DONE {\"roundTrips\":" + roundTrips.get() + ",\"failures\":" + failures.get() + "}");
+            reply("DONE", Map.of("roundTrips", roundTrips.get(), "failures", failures.get()));
         };
     }
 }
