@@ -364,7 +364,8 @@ def rst_flood(c, args):
 
 
 def rst_closed_flood(c, args):
-    # RST_STREAM for a stream already closed, again and again: nothing to answer, only frames to parse.
+    # RST_STREAM for a stream already closed, again and again: nothing to answer, only frames to parse. Netty's
+    # reset limit counts only resets of live streams; the idle-frame limit ends it with GOAWAY(ENHANCE_YOUR_CALM).
     c.start_h2()
     open_stream(c, 1, args.authority)
     c.send(frame(RST_STREAM, 0, 1, struct.pack(">I", CANCEL)))

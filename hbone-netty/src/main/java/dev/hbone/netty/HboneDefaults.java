@@ -58,6 +58,19 @@ public final class HboneDefaults {
     /** @deprecated use {@link #RST_WINDOW}. */
     @Deprecated
     public static final int RST_WINDOW_SECONDS = 10;
+    /**
+     * Frames that change nothing a peer may send per {@link #RST_WINDOW}, beyond {@link #IDLE_FRAMES_PER_STREAM} for
+     * each stream opened on the connection in the window, before the connection is closed with
+     * GOAWAY(ENHANCE_YOUR_CALM): RST_STREAM and WINDOW_UPDATE for a stream that is no longer open, PRIORITY (HBONE has
+     * no priorities) and frames of unknown type. Netty's reset limit counts only resets of live streams, so a flood of
+     * resets for a closed stream cost a core's worth of parsing for as long as the attacker kept sending.
+     */
+    public static final int MAX_IDLE_FRAMES_PER_WINDOW = 1000;
+    /**
+     * Idle frames allowed per stream opened in the window: a well-behaved peer may race a WINDOW_UPDATE and an
+     * RST_STREAM against the end of each stream.
+     */
+    public static final int IDLE_FRAMES_PER_STREAM = 4;
     /** Consecutive empty DATA frames tolerated (CVE-2019-9518). */
     public static final int MAX_CONSECUTIVE_EMPTY_DATA_FRAMES = 2;
     /** Small CONTINUATION frames tolerated per header block (CONTINUATION flood). */

@@ -56,7 +56,7 @@ public final class Http2Support {
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxConcurrentStreams(HboneDefaults.SERVER_MAX_CONCURRENT_STREAMS)
                 .maxHeaderListSize(HboneDefaults.SERVER_MAX_HEADER_LIST_SIZE);
-        return withoutCopies(withLimits(new HboneCodecBuilder(true), settings, gracefulShutdownMillis, resets).build());
+        return build(new HboneCodecBuilder(true), settings, gracefulShutdownMillis, resets);
     }
 
     public static Http2FrameCodec clientCodec(long gracefulShutdownMillis) {
@@ -69,7 +69,18 @@ public final class Http2Support {
                 .initialWindowSize(HboneDefaults.STREAM_WINDOW)
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxHeaderListSize(HboneDefaults.CLIENT_MAX_HEADER_LIST_SIZE);
-        return withoutCopies(withLimits(new HboneCodecBuilder(false), settings, gracefulShutdownMillis, resets).build());
+        return build(new HboneCodecBuilder(false), settings, gracefulShutdownMillis, resets);
+    }
+
+    private static Http2FrameCodec build(Http2FrameCodecBuilder builder, Http2Settings settings,
+                                         long gracefulShutdownMillis, ResetLimits resets) {
+        IdleFrameLimit idleFrames = new IdleFrameLimit(HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW,
+                                                       HboneDefaults.IDLE_FRAMES_PER_STREAM, resets.windowSeconds());
+        Http2FrameCodec codec = withLimits(builder, settings, gracefulShutdownMillis, resets)
+                .frameLogger(idleFrames)
+                .build();
+        idleFrames.attach(codec.connection());
+        return withoutCopies(codec);
     }
 
     /**

@@ -1,0 +1,128 @@
+package dev.hbone.netty.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Flags;
+import io.netty.handler.codec.http2.Http2FrameLogger;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.logging.LogLevel;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Closes a connection whose peer sends too many frames that change nothing: RST_STREAM or WINDOW_UPDATE for a stream
+ * that is no longer open, PRIORITY, frames of unknown type. Each is legal on its own, and none is answered, so none
+ * trips Netty's limits (its reset limit counts resets of live streams; its control-frame limit counts answers queued
+ * toward a peer that does not read) — a flood of them costs parsing for as long as the attacker keeps sending. The
+ * budget per window is {@code base} plus {@code perStream} for every stream opened on the connection in the window;
+ * beyond it the connection ends with GOAWAY(ENHANCE_YOUR_CALM), like Netty's own limits.
+ *
+ * <p>Netty's HTTP/2 codec shows every frame it reads to its {@link Http2FrameLogger} before acting on it, with the
+ * stream state as it was before the frame: that is the hook used here (the frames are still logged at TRACE on
+ * {@code dev.hbone.netty.frames}). One instance per connection, used on its event loop only.
+ */
+public final class IdleFrameLimit extends Http2FrameLogger {
+    private final int base;
+    private final int perStream;
+    private final long windowNanos;
+    private Http2Connection connection;
+    private long windowStart = System.nanoTime();
+    private int idle;
+    private int opened;
+
+    /**
+     * @param base idle frames allowed per window whatever the traffic
+     * @param perStream idle frames allowed per stream opened in the window
+     * @param windowSeconds the (tumbling) window
+     */
+    public IdleFrameLimit(int base, int perStream, int windowSeconds) {
+        super(LogLevel.TRACE, "dev.hbone.netty.frames");
+        if (base < 1 || perStream < 0 || windowSeconds < 1) {
+            throw new IllegalArgumentException("idle frame limit: base " + base + " must be positive, per stream "
+                                               + perStream + " not negative, window " + windowSeconds + " s positive");
+        }
+        this.base = base;
+        this.perStream = perStream;
+        this.windowNanos = TimeUnit.SECONDS.toNanos(windowSeconds);
+    }
+
+    /** Starts counting the streams of {@code connection} (the codec's, once built). */
+    public void attach(Http2Connection connection) {
+        this.connection = connection;
+        connection.addListener(new Http2ConnectionAdapter() {
+            @Override
+            public void onStreamAdded(Http2Stream stream) {
+                opened++;
+            }
+        });
+    }
+
+    @Override
+    public void logRstStream(Direction direction, ChannelHandlerContext ctx, int streamId, long errorCode) {
+        super.logRstStream(direction, ctx, streamId, errorCode);
+        if (direction == Direction.INBOUND && !open(streamId)) {
+            idle("RST_STREAM for a closed stream");
+        }
+    }
+
+    @Override
+    public void logWindowsUpdate(Direction direction, ChannelHandlerContext ctx, int streamId, int increment) {
+        super.logWindowsUpdate(direction, ctx, streamId, increment);
+        if (direction == Direction.INBOUND && streamId != 0 && !open(streamId)) {
+            idle("WINDOW_UPDATE for a closed stream");
+        }
+    }
+
+    @Override
+    public void logPriority(Direction direction, ChannelHandlerContext ctx, int streamId, int streamDependency,
+                            short weight, boolean exclusive) {
+        super.logPriority(direction, ctx, streamId, streamDependency, weight, exclusive);
+        if (direction == Direction.INBOUND) {
+            idle("PRIORITY");
+        }
+    }
+
+    @Override
+    public void logUnknownFrame(Direction direction, ChannelHandlerContext ctx, byte frameType, int streamId,
+                                Http2Flags flags, ByteBuf data) {
+        super.logUnknownFrame(direction, ctx, frameType, streamId, flags, data);
+        if (direction == Direction.INBOUND) {
+            idle("frame of unknown type " + (frameType & 0xff));
+        }
+    }
+
+    private boolean open(int streamId) {
+        Http2Stream stream = connection == null ? null : connection.stream(streamId);
+        return stream != null && stream.state() != Http2Stream.State.CLOSED;
+    }
+
+    private void idle(String what) {
+        long now = System.nanoTime();
+        if (now - windowStart >= windowNanos) {
+            windowStart = now;
+            idle = 0;
+            opened = 0;
+        }
+        long allowed = base + (long) perStream * opened;
+        if (++idle > allowed) {
+            throw Unchecked.<RuntimeException>sneaky(Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
+                    "%d frames that change nothing (last: %s) within %d s, %d allowed", idle, what,
+                    TimeUnit.NANOSECONDS.toSeconds(windowNanos), allowed));
+        }
+    }
+
+    /**
+     * The logger's methods cannot declare {@link Http2Exception}; Netty's frame reader, which calls them, can throw
+     * it, and its connection handler turns it into GOAWAY with the exception's code.
+     */
+    private static final class Unchecked {
+        @SuppressWarnings("unchecked")
+        static <T extends Throwable> T sneaky(Throwable t) throws T {
+            throw (T) t;
+        }
+    }
+}

@@ -1,0 +1,212 @@
+package dev.hbone.netty;
+
+import dev.hbone.api.RefusalStatus;
+import dev.hbone.api.Tunnel;
+import dev.hbone.api.TunnelListener;
+import dev.hbone.netty.testing.HboneTestEnv;
+import dev.hbone.netty.testing.RawTls;
+import dev.hbone.netty.testing.TunnelIo;
+import io.netty.handler.codec.http2.Http2Error;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import javax.net.ssl.SSLSocket;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Frames that change nothing (RST_STREAM or WINDOW_UPDATE for a closed stream, PRIORITY, unknown types) are legal
+ * one by one, and no Netty limit counts them: a flood of them ends the connection with GOAWAY(ENHANCE_YOUR_CALM),
+ * while a peer that races one such frame against the end of each of its streams keeps its connection.
+ */
+class IdleFrameLimitTest {
+    private static final int HEADERS = 0x1;
+    private static final int PRIORITY = 0x2;
+    private static final int RST_STREAM = 0x3;
+    private static final int SETTINGS = 0x4;
+    private static final int PING = 0x6;
+    private static final int GOAWAY = 0x7;
+    private static final int WINDOW_UPDATE = 0x8;
+    private static final int END_STREAM = 0x1;
+    private static final int END_HEADERS = 0x4;
+    private static final byte[] CANCEL = {0, 0, 0, 8};
+
+    private HboneTestEnv env;
+    private NettyHboneServer server;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        env = new HboneTestEnv();
+        TcpForwarder forwarder = TcpForwarder.builder().build();
+        // Port 7 is refused at once (503 with END_STREAM): with our END_STREAM the stream is then closed, no reset.
+        server = env.server(t -> {
+            if (t.authority().port() == 7) {
+                t.refuse(RefusalStatus.SERVICE_UNAVAILABLE, "refused in a test");
+            } else {
+                forwarder.handle(t);
+            }
+        }, TunnelListener.NOOP);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        env.close();
+    }
+
+    private static byte[] frame(int type, int flags, int stream, byte[] payload) {
+        return RawTls.frame(type, flags, stream, payload, payload.length);
+    }
+
+    private static byte[] refusedRequest(int stream) {
+        byte[] block = RawTls.hpack(":method", "CONNECT", ":authority", "127.0.0.1:7");
+        return frame(HEADERS, END_HEADERS | END_STREAM, stream, block);
+    }
+
+    /** One frame read from the server: type, flags, stream, and the first 4 (GOAWAY: 4 after the first 4) bytes. */
+    private record Frame(int type, int flags, int stream, long code) { }
+
+    /** Reads frames until a PING ack or the end of the connection. */
+    private static List<Frame> untilPingAck(InputStream in) throws IOException {
+        DataInputStream data = new DataInputStream(in);
+        List<Frame> frames = new ArrayList<>();
+        byte[] header = new byte[9];
+        try {
+            while (true) {
+                data.readFully(header);
+                int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
+                int type = header[3] & 0xff;
+                int flags = header[4] & 0xff;
+                int stream = ((header[5] & 0x7f) << 24) | ((header[6] & 0xff) << 16) | ((header[7] & 0xff) << 8)
+                             | (header[8] & 0xff);
+                byte[] payload = new byte[length];
+                data.readFully(payload);
+                int at = type == GOAWAY ? 4 : 0;
+                long code = payload.length >= at + 4 ? ((long) (payload[at] & 0xff) << 24
+                        | (payload[at + 1] & 0xff) << 16 | (payload[at + 2] & 0xff) << 8 | (payload[at + 3] & 0xff))
+                        : -1;
+                frames.add(new Frame(type, flags, stream, code));
+                if (type == PING && (flags & 0x1) != 0) {
+                    return frames;
+                }
+            }
+        } catch (IOException end) {
+            return frames; // closed (EOF, reset or alert): what arrived is the answer
+        }
+    }
+
+    private SSLSocket connect(OutputStream[] out) throws Exception {
+        SSLSocket s = RawTls.connect(env.clientSvid(), server.localAddress(), "h2");
+        out[0] = s.getOutputStream();
+        out[0].write(RawTls.PREFACE);
+        out[0].write(frame(SETTINGS, 0, 0, new byte[0]));
+        return s;
+    }
+
+    private void assertGoAwayEnhanceYourCalm(byte[] flood) throws Exception {
+        OutputStream[] out = new OutputStream[1];
+        try (SSLSocket s = connect(out)) {
+            out[0].write(refusedRequest(1));
+            out[0].write(frame(PING, 0, 0, new byte[8]));
+            out[0].flush();
+            List<Frame> first = untilPingAck(s.getInputStream());
+            assertThat(first).as("the request was answered and closed").anySatisfy(f -> {
+                assertThat(f.type()).isEqualTo(HEADERS);
+                assertThat(f.flags() & END_STREAM).isNotZero();
+            });
+            try {
+                for (int i = 0; i < 5; i++) {
+                    out[0].write(flood);
+                }
+                out[0].flush();
+            } catch (IOException closedWhileWeSent) {
+                // the server may close before the whole flood went out
+            }
+            List<long[]> goAways = RawTls.frames(RawTls.readToEnd(s.getInputStream()), GOAWAY);
+            assertThat(goAways).as("GOAWAY after the flood").isNotEmpty();
+            assertThat(goAways.get(goAways.size() - 1)[1]).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+        }
+        // Other connections are unaffected.
+        Tunnel good = env.client().open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
+        var read = TunnelIo.readAll(good);
+        String written = TunnelIo.writeRandom(good, 10_000, 1, 4096).get(20, TimeUnit.SECONDS);
+        assertThat(read.get(20, TimeUnit.SECONDS).sha256()).isEqualTo(written);
+    }
+
+    private static byte[] repeat(byte[] frame, int times) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(frame.length * times);
+        for (int i = 0; i < times; i++) {
+            b.writeBytes(frame);
+        }
+        return b.toByteArray();
+    }
+
+    @Test
+    void floodOfResetsForAClosedStreamGetsGoAwayEnhanceYourCalm() throws Exception {
+        assertGoAwayEnhanceYourCalm(repeat(frame(RST_STREAM, 0, 1, CANCEL), HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
+    }
+
+    @Test
+    void floodOfWindowUpdatesForAClosedStreamGetsGoAwayEnhanceYourCalm() throws Exception {
+        assertGoAwayEnhanceYourCalm(repeat(frame(WINDOW_UPDATE, 0, 1, new byte[] {0, 0, 0, 1}),
+                                           HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
+    }
+
+    @Test
+    void floodOfPriorityFramesGetsGoAwayEnhanceYourCalm() throws Exception {
+        assertGoAwayEnhanceYourCalm(repeat(frame(PRIORITY, 0, 3, new byte[] {0, 0, 0, 1, 16}),
+                                           HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
+    }
+
+    @Test
+    void floodOfUnknownFramesGetsGoAwayEnhanceYourCalm() throws Exception {
+        assertGoAwayEnhanceYourCalm(repeat(frame(0xfa, 0, 0, new byte[4]), HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
+    }
+
+    @Test
+    void aResetRacedAgainstTheEndOfEveryStreamIsNoFlood() throws Exception {
+        // More streams than the base budget, each followed (once answered and closed) by a RST_STREAM and a
+        // WINDOW_UPDATE for it: twice the base budget of idle frames in all, within the per-stream allowance.
+        int streams = HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW;
+        int batch = 100;
+        OutputStream[] out = new OutputStream[1];
+        int answered = 0;
+        try (SSLSocket s = connect(out)) {
+            for (int first = 0; first < streams; first += batch) {
+                ByteArrayOutputStream b = new ByteArrayOutputStream();
+                for (int i = first; i < first + batch; i++) {
+                    b.writeBytes(refusedRequest(1 + 2 * i));
+                }
+                b.writeBytes(frame(PING, 0, 0, new byte[8]));
+                out[0].write(b.toByteArray());
+                out[0].flush();
+                List<Frame> got = untilPingAck(s.getInputStream());
+                assertThat(got).as("nothing but answers, no reset and no GOAWAY")
+                               .allSatisfy(f -> assertThat(f.type()).isIn(HEADERS, PING, SETTINGS, WINDOW_UPDATE));
+                answered += (int) got.stream().filter(f -> f.type() == HEADERS).count();
+                // The streams are closed now: a frame for each of them changes nothing.
+                b.reset();
+                for (int i = first; i < first + batch; i++) {
+                    b.writeBytes(frame(RST_STREAM, 0, 1 + 2 * i, CANCEL));
+                    b.writeBytes(frame(WINDOW_UPDATE, 0, 1 + 2 * i, new byte[] {0, 0, 0, 1}));
+                }
+                out[0].write(b.toByteArray());
+            }
+            out[0].write(frame(PING, 0, 0, new byte[8]));
+            out[0].flush();
+            List<Frame> last = untilPingAck(s.getInputStream());
+            assertThat(last).as("still open after %d idle frames", 2 * streams)
+                            .noneSatisfy(f -> assertThat(f.type()).isEqualTo(GOAWAY))
+                            .anySatisfy(f -> assertThat(f.type()).isEqualTo(PING));
+        }
+        assertThat(answered).isEqualTo(streams);
+    }
+}
