@@ -17,7 +17,10 @@ public interface TunnelListener {
     /**
      * A tunnel was not established: refused by a server (with a status), failed while opening on a client, or — on a
      * server — a connection was refused before any request (TLS handshake or ALPN failure, reason
-     * {@link TunnelException.Reason#TLS_HANDSHAKE}, empty authority).
+     * {@link TunnelException.Reason#TLS_HANDSHAKE}, empty authority). Also, on either side, a peer's connection closed
+     * with an HTTP/2 error because the peer broke HTTP/2 or an abuse limit (a {@link
+     * TunnelException.Reason#PROTOCOL_ERROR} with {@link TunnelException#goAwayCode()}, empty authority), and a
+     * malformed request refused with a stream reset (a {@code PROTOCOL_ERROR} without it).
      *
      * @param authority the requested authority (empty when unknown)
      * @param failure why

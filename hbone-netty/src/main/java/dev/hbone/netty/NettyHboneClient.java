@@ -76,7 +76,7 @@ public final class NettyHboneClient implements HboneClient {
         this.settings = new ClientConnection.ClientSettings(b.maxStreamsPerConnection, b.idleTimeout.toNanos(),
                                                             b.pingInterval.toNanos(), b.pingTimeout.toNanos(),
                                                             HboneDefaults.DRAIN_DEADLINE.toMillis(),
-                                                            b.resetLimits);
+                                                            b.resetLimits, b.listener);
     }
 
     /** A new builder. */

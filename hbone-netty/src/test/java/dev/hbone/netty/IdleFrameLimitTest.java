@@ -2,6 +2,7 @@ package dev.hbone.netty;
 
 import dev.hbone.api.RefusalStatus;
 import dev.hbone.api.Tunnel;
+import dev.hbone.api.TunnelException;
 import dev.hbone.api.TunnelListener;
 import dev.hbone.netty.testing.HboneTestEnv;
 import dev.hbone.netty.testing.RawTls;
@@ -19,6 +20,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,19 +45,27 @@ class IdleFrameLimitTest {
 
     private HboneTestEnv env;
     private NettyHboneServer server;
+    private final BlockingQueue<TunnelException> failures = new LinkedBlockingQueue<>();
 
     @BeforeEach
     void setUp() throws Exception {
         env = new HboneTestEnv();
         TcpForwarder forwarder = TcpForwarder.builder().build();
-        // Port 7 is refused at once (503 with END_STREAM): with our END_STREAM the stream is then closed, no reset.
+        // A CONNECT with END_STREAM is answered at once (400, END_STREAM): the stream is then closed, with no reset.
         server = env.server(t -> {
             if (t.authority().port() == 7) {
                 t.refuse(RefusalStatus.SERVICE_UNAVAILABLE, "refused in a test");
             } else {
                 forwarder.handle(t);
             }
-        }, TunnelListener.NOOP);
+        }, new TunnelListener() {
+            @Override
+            public void onFailed(String authority, TunnelException failure) {
+                if (failure.reason() == TunnelException.Reason.PROTOCOL_ERROR) {
+                    failures.add(failure); // not the refusals of the requests below
+                }
+            }
+        });
     }
 
     @AfterEach
@@ -134,6 +145,12 @@ class IdleFrameLimitTest {
             assertThat(goAways).as("GOAWAY after the flood").isNotEmpty();
             assertThat(goAways.get(goAways.size() - 1)[1]).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
         }
+        // The server's listener hears of it: the code, and what the peer did.
+        TunnelException reported = failures.poll(20, TimeUnit.SECONDS);
+        assertThat(reported).isNotNull();
+        assertThat(reported.reason()).isEqualTo(TunnelException.Reason.PROTOCOL_ERROR);
+        assertThat(reported.goAwayCode()).hasValue(Http2Error.ENHANCE_YOUR_CALM.code());
+        assertThat(reported.getMessage()).contains("closed with GOAWAY(ENHANCE_YOUR_CALM)", "frames that change nothing");
         // Other connections are unaffected.
         Tunnel good = env.client().open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
         var read = TunnelIo.readAll(good);
@@ -208,5 +225,6 @@ class IdleFrameLimitTest {
                             .anySatisfy(f -> assertThat(f.type()).isEqualTo(PING));
         }
         assertThat(answered).isEqualTo(streams);
+        assertThat(failures).as("no connection error reported").isEmpty();
     }
 }

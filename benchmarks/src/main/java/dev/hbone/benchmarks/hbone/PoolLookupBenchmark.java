@@ -1,5 +1,6 @@
 package dev.hbone.benchmarks.hbone;
 
+import dev.hbone.api.TunnelListener;
 import dev.hbone.netty.HboneDefaults;
 import dev.hbone.netty.HboneTls;
 import dev.hbone.netty.TlsProvider;
@@ -74,7 +75,7 @@ public class PoolLookupBenchmark {
         ClientConnection.ClientSettings settings = new ClientConnection.ClientSettings(
                 HboneDefaults.CLIENT_MAX_STREAMS_PER_CONNECTION, HboneDefaults.POOL_IDLE_TIMEOUT.toNanos(),
                 HboneDefaults.PING_INTERVAL.toNanos(), HboneDefaults.PING_TIMEOUT.toNanos(),
-                HboneDefaults.DRAIN_DEADLINE.toMillis(), Http2Support.ResetLimits.DEFAULT);
+                HboneDefaults.DRAIN_DEADLINE.toMillis(), Http2Support.ResetLimits.DEFAULT, TunnelListener.NOOP);
         sources = new SpiffeId[keys];
         expected = new Set[keys];
         destinations = new InetSocketAddress[keys];

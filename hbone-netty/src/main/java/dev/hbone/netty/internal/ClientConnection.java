@@ -1,6 +1,7 @@
 package dev.hbone.netty.internal;
 
 import dev.hbone.api.TunnelException;
+import dev.hbone.api.TunnelListener;
 import dev.hbone.netty.TlsBindings;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -49,7 +50,12 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
     /** What every connection of one client shares. */
     public record ClientSettings(int maxStreams, long idleTimeoutNanos, long pingIntervalNanos,
                                  long pingTimeoutNanos, long gracefulShutdownMillis,
-                                 Http2Support.ResetLimits resetLimits) { }
+                                 Http2Support.ResetLimits resetLimits, TunnelListener listener) {
+        public ClientSettings {
+            java.util.Objects.requireNonNull(resetLimits, "resetLimits");
+            java.util.Objects.requireNonNull(listener, "listener");
+        }
+    }
 
     /**
      * Adds TLS and this handler to {@code channel}'s pipeline (a fresh TCP channel or an outer tunnel stream).
@@ -191,7 +197,11 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
                 fail(ctx, TunnelException.of(TunnelException.Reason.TLS_HANDSHAKE, e.getMessage(), e));
                 return;
             }
-            Http2FrameCodec c = Http2Support.clientCodec(settings.gracefulShutdownMillis(), settings.resetLimits());
+            java.net.SocketAddress peer = ctx.channel().remoteAddress();
+            Http2FrameCodec c = Http2Support.clientCodec(settings.gracefulShutdownMillis(), settings.resetLimits(),
+                    (code, reason) -> Listeners.failed(settings.listener(), "", TunnelException.connectionError(code,
+                            "HTTP/2 connection to " + peer + " closed with GOAWAY(" + FrameGuard.errorName(code)
+                            + "): " + reason)));
             ctx.pipeline().addBefore(ctx.name(), null, c);
             ctx.pipeline().addBefore(ctx.name(), null, new StreamErrorResets());
             ctx.pipeline().addBefore(ctx.name(), null, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {

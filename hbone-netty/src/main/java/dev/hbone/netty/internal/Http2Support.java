@@ -47,39 +47,42 @@ public final class Http2Support {
     }
 
     public static Http2FrameCodec serverCodec(long gracefulShutdownMillis) {
-        return serverCodec(gracefulShutdownMillis, ResetLimits.DEFAULT);
+        return serverCodec(gracefulShutdownMillis, ResetLimits.DEFAULT, FrameGuard.GoAwaySent.NONE);
     }
 
-    public static Http2FrameCodec serverCodec(long gracefulShutdownMillis, ResetLimits resets) {
+    public static Http2FrameCodec serverCodec(long gracefulShutdownMillis, ResetLimits resets,
+                                              FrameGuard.GoAwaySent goAwaySent) {
         Http2Settings settings = new Http2Settings()
                 .initialWindowSize(HboneDefaults.STREAM_WINDOW)
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxConcurrentStreams(HboneDefaults.SERVER_MAX_CONCURRENT_STREAMS)
                 .maxHeaderListSize(HboneDefaults.SERVER_MAX_HEADER_LIST_SIZE);
-        return build(new HboneCodecBuilder(true), settings, gracefulShutdownMillis, resets);
+        return build(new HboneCodecBuilder(true), settings, gracefulShutdownMillis, resets, goAwaySent);
     }
 
     public static Http2FrameCodec clientCodec(long gracefulShutdownMillis) {
-        return clientCodec(gracefulShutdownMillis, ResetLimits.DEFAULT);
+        return clientCodec(gracefulShutdownMillis, ResetLimits.DEFAULT, FrameGuard.GoAwaySent.NONE);
     }
 
-    public static Http2FrameCodec clientCodec(long gracefulShutdownMillis, ResetLimits resets) {
+    public static Http2FrameCodec clientCodec(long gracefulShutdownMillis, ResetLimits resets,
+                                              FrameGuard.GoAwaySent goAwaySent) {
         Http2Settings settings = new Http2Settings()
                 .pushEnabled(false)
                 .initialWindowSize(HboneDefaults.STREAM_WINDOW)
                 .maxFrameSize(HboneDefaults.MAX_FRAME_SIZE)
                 .maxHeaderListSize(HboneDefaults.CLIENT_MAX_HEADER_LIST_SIZE);
-        return build(new HboneCodecBuilder(false), settings, gracefulShutdownMillis, resets);
+        return build(new HboneCodecBuilder(false), settings, gracefulShutdownMillis, resets, goAwaySent);
     }
 
     private static Http2FrameCodec build(Http2FrameCodecBuilder builder, Http2Settings settings,
-                                         long gracefulShutdownMillis, ResetLimits resets) {
-        IdleFrameLimit idleFrames = new IdleFrameLimit(HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW,
-                                                       HboneDefaults.IDLE_FRAMES_PER_STREAM, resets.windowSeconds());
+                                         long gracefulShutdownMillis, ResetLimits resets,
+                                         FrameGuard.GoAwaySent goAwaySent) {
+        FrameGuard guard = new FrameGuard(HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW,
+                                          HboneDefaults.IDLE_FRAMES_PER_STREAM, resets.windowSeconds(), goAwaySent);
         Http2FrameCodec codec = withLimits(builder, settings, gracefulShutdownMillis, resets)
-                .frameLogger(idleFrames)
+                .frameLogger(guard)
                 .build();
-        idleFrames.attach(codec.connection());
+        guard.attach(codec.connection());
         return withoutCopies(codec);
     }
 

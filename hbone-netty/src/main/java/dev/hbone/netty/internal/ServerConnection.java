@@ -108,7 +108,11 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            codec = Http2Support.serverCodec(settings.gracefulShutdownMillis(), settings.resetLimits());
+            java.net.SocketAddress peer = ctx.channel().remoteAddress();
+            codec = Http2Support.serverCodec(settings.gracefulShutdownMillis(), settings.resetLimits(),
+                    (code, reason) -> Listeners.failed(listener, "", TunnelException.connectionError(code,
+                            "HTTP/2 connection from " + peer + " closed with GOAWAY(" + FrameGuard.errorName(code)
+                            + "): " + reason)));
             ServerConnection self = this;
             ctx.pipeline().addBefore(ctx.name(), null, codec);
             ctx.pipeline().addBefore(ctx.name(), null, new StreamErrorResets());

@@ -49,7 +49,7 @@ class ConnectionPoolTest {
         channels.add(channel);
         ClientConnection.ClientSettings settings = new ClientConnection.ClientSettings(
                 maxStreams, TimeUnit.MINUTES.toNanos(5), TimeUnit.SECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(20),
-                1000, Http2Support.ResetLimits.DEFAULT);
+                1000, Http2Support.ResetLimits.DEFAULT, dev.hbone.api.TunnelListener.NOOP);
         return ClientConnection.install(channel, new TlsEngineFactory(env.tls, false), env.tls.bindings(),
                                         env.clientId, Set.of(env.serverId), 10_000, settings, c -> { });
     }

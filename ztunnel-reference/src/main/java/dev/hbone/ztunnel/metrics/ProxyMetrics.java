@@ -47,6 +47,7 @@ public final class ProxyMetrics {
     private final Counter sentBytes;
     private final Counter connectionFailures;
     private final Counter tlsHandshakeFailures;
+    private final Counter protocolErrors;
     private final Counter configReloads;
     private final Counter configReloadErrors;
     private final Counter policyErrors;
@@ -78,6 +79,11 @@ public final class ProxyMetrics {
         tlsHandshakeFailures = Counter.builder().name("istio_tls_handshake_failures_total")
                 .help("TLS handshakes that failed, by direction and reason")
                 .labelNames("direction", "reason").register(registry);
+        protocolErrors = Counter.builder().name("istio_hbone_protocol_errors_total")
+                .help("HBONE peers that broke HTTP/2 or HBONE: a connection closed with GOAWAY (scope connection: a "
+                        + "flood or another abuse limit, a frame too large...) or a request reset (scope stream: a "
+                        + "malformed request), by direction and HTTP/2 error")
+                .labelNames("direction", "scope", "error").register(registry);
         configReloads = Counter.builder().name("istio_local_config_reloads_total")
                 .help("Local configuration files loaded and applied").register(registry);
         configReloadErrors = Counter.builder().name("istio_local_config_reload_errors_total")
@@ -110,6 +116,19 @@ public final class ProxyMetrics {
         requireNonNull(direction, "direction");
         requireNonNull(reason, "reason");
         tlsHandshakeFailures.labelValues(direction.direction(), reason).inc();
+    }
+
+    /**
+     * Counts a peer that broke HTTP/2 or HBONE.
+     *
+     * @param direction the side that noticed
+     * @param connection whether the whole connection was closed (GOAWAY), else one stream was reset
+     * @param error the HTTP/2 error's name, e.g. {@code ENHANCE_YOUR_CALM}
+     */
+    public void protocolError(Reporter direction, boolean connection, String error) {
+        requireNonNull(direction, "direction");
+        requireNonNull(error, "error");
+        protocolErrors.labelValues(direction.direction(), connection ? "connection" : "stream", error).inc();
     }
 
     /** Counts a local configuration file applied. */

@@ -13,6 +13,7 @@ import dev.hbone.authz.Destination;
 import dev.hbone.netty.ChannelSplice;
 import dev.hbone.netty.NettyHboneServer;
 import dev.hbone.netty.NettyIncomingTunnel;
+import dev.hbone.netty.internal.FrameGuard;
 import dev.hbone.ztunnel.internal.ByteCounter;
 import dev.hbone.ztunnel.lifecycle.Drainable;
 import dev.hbone.ztunnel.metrics.Reporter;
@@ -53,22 +54,31 @@ final class InboundHboneListener implements Drainable, TunnelHandler {
         this.dp = dp;
         try {
             this.server = NettyHboneServer.builder().bind(address).tls(dp.tls()).identity(this::identityFor)
-                    .handler(this).listener(new HandshakeFailures(dp)).eventLoopGroup(dp.group()).start();
+                    .handler(this).listener(new PeerFailures(dp)).eventLoopGroup(dp.group()).start();
         } catch (RuntimeException e) {
             throw new IOException("inbound HBONE " + address + ": cannot bind: " + e.getMessage(), e);
         }
     }
 
     /**
-     * Counts refused TLS handshakes ({@code istio_tls_handshake_failures_total{direction="inbound"}}, reason: the
-     * SVID rule the certificate broke, e.g. {@code untrusted_chain}, or {@code alpn}, {@code protocol_version},
-     * {@code no_certificate}, else {@code handshake}: {@link TlsFailures}) and logs each one.
+     * Counts and logs what peers get wrong before the handler sees a request: refused TLS handshakes
+     * ({@code istio_tls_handshake_failures_total{direction="inbound"}}, reason: the SVID rule the certificate broke,
+     * e.g. {@code untrusted_chain}, or {@code alpn}, {@code protocol_version}, {@code no_certificate}, else
+     * {@code handshake}: {@link TlsFailures}), and HTTP/2 or HBONE violations ({@code
+     * istio_hbone_protocol_errors_total{direction="inbound"}}: a connection closed with GOAWAY — a flood or another
+     * abuse limit — or a malformed request reset).
      */
-    private record HandshakeFailures(DataPath dp) implements TunnelListener {
+    private record PeerFailures(DataPath dp) implements TunnelListener {
         @Override
         public void onFailed(String authority, TunnelException failure) {
             if (failure.reason() == TunnelException.Reason.TLS_HANDSHAKE) {
                 TlsFailures.refused(dp.metrics(), Reporter.DESTINATION, failure);
+            } else if (failure.reason() == TunnelException.Reason.PROTOCOL_ERROR) {
+                boolean connection = failure.goAwayCode().isPresent();
+                String error = connection ? FrameGuard.errorName(failure.goAwayCode().getAsLong()) : "PROTOCOL_ERROR";
+                dp.metrics().protocolError(Reporter.DESTINATION, connection, error);
+                log.warn("inbound HBONE {} ({}): {}", connection ? "connection closed" : "request reset", error,
+                        failure.getMessage());
             }
         }
     }

@@ -204,6 +204,7 @@ class AbuseIT {
     void attackIsContainedAndOtherTrafficFlows(Attack attack) throws Exception {
         assertThat(proxy.isAlive()).as("proxy alive before " + attack).isTrue();
         double cpu0 = proxy.cpuSeconds();
+        String scrape0 = proxy.scrape();
         long echoed0 = good.echoed();
         AtomicLong peakRss = new AtomicLong(proxy.rssKib());
         Thread sampler = new Thread(() -> {
@@ -246,8 +247,25 @@ class AbuseIT {
         assertThat(attack.outcome().test(result)).as("%s: expected %s, got %s", attack, attack.expected(),
                 result.get("json")).isTrue();
         assertThat(Double.parseDouble(result.get("seconds"))).as("%s: outcome within 30 s", attack).isLessThan(30);
+        String goAway = result.get("goaway");
+        if (goAway != null && !goAway.equals("null") && !goAway.equals("0")) {
+            // A GOAWAY with an error is bad input from a peer: counted, by its HTTP/2 error, on the proxy's metrics.
+            String error = io.netty.handler.codec.http2.Http2Error.valueOf(Long.parseLong(goAway)).name();
+            String[] series = {"direction=\"inbound\"", "scope=\"connection\"", "error=\"" + error + "\""};
+            double before = Hardening.metric(scrape0, "istio_hbone_protocol_errors_total", series);
+            Hardening.await(attack + ": istio_hbone_protocol_errors_total{scope=connection, error=" + error + "}",
+                    30, () -> Hardening.metric(scrapeQuietly(), "istio_hbone_protocol_errors_total", series) > before);
+        }
         assertThat(peakRss.get()).as("%s: peak RSS (KiB)", attack).isLessThan(MAX_RSS_KIB);
         assertThat(cpu).as("%s: proxy CPU seconds", attack).isLessThan(MAX_CPU_SECONDS);
+    }
+
+    private String scrapeQuietly() {
+        try {
+            return proxy.scrape();
+        } catch (Exception e) {
+            return "";
+        }
     }
 
     private static double mib(long bytes) {

@@ -11,10 +11,13 @@ import io.netty.handler.codec.http2.Http2FrameLogger;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.logging.LogLevel;
 
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Closes a connection whose peer sends too many frames that change nothing: RST_STREAM or WINDOW_UPDATE for a stream
+ * Watches the frames of one HTTP/2 connection: it reports every GOAWAY with an error this side sends (the peer broke
+ * HTTP/2 or one of the abuse limits: a flood, a frame too large...), and it closes a connection whose peer sends too
+ * many frames that change nothing: RST_STREAM or WINDOW_UPDATE for a stream
  * that is no longer open, PRIORITY, frames of unknown type. Each is legal on its own, and none is answered, so none
  * trips Netty's limits (its reset limit counts resets of live streams; its control-frame limit counts answers queued
  * toward a peer that does not read) — a flood of them costs parsing for as long as the attacker keeps sending. The
@@ -22,10 +25,24 @@ import java.util.concurrent.TimeUnit;
  * beyond it the connection ends with GOAWAY(ENHANCE_YOUR_CALM), like Netty's own limits.
  *
  * <p>Netty's HTTP/2 codec shows every frame it reads to its {@link Http2FrameLogger} before acting on it, with the
- * stream state as it was before the frame: that is the hook used here (the frames are still logged at TRACE on
- * {@code dev.hbone.netty.frames}). One instance per connection, used on its event loop only.
+ * stream state as it was before the frame, and every frame it writes: that is the hook used here (the frames are
+ * still logged at TRACE on {@code dev.hbone.netty.frames}). One instance per connection, used on its event loop only.
  */
-public final class IdleFrameLimit extends Http2FrameLogger {
+public final class FrameGuard extends Http2FrameLogger {
+    /** Told of each GOAWAY with an error code this side sends. */
+    @FunctionalInterface
+    public interface GoAwaySent {
+        /** Ignores them. */
+        GoAwaySent NONE = (code, reason) -> { };
+
+        /**
+         * @param code the HTTP/2 error code (not NO_ERROR)
+         * @param reason the GOAWAY's debug data: what the peer did
+         */
+        void goAwaySent(long code, String reason);
+    }
+
+    private final GoAwaySent goAwaySent;
     private final int base;
     private final int perStream;
     private final long windowNanos;
@@ -38,8 +55,9 @@ public final class IdleFrameLimit extends Http2FrameLogger {
      * @param base idle frames allowed per window whatever the traffic
      * @param perStream idle frames allowed per stream opened in the window
      * @param windowSeconds the (tumbling) window
+     * @param goAwaySent told of each GOAWAY with an error this side sends
      */
-    public IdleFrameLimit(int base, int perStream, int windowSeconds) {
+    public FrameGuard(int base, int perStream, int windowSeconds, GoAwaySent goAwaySent) {
         super(LogLevel.TRACE, "dev.hbone.netty.frames");
         if (base < 1 || perStream < 0 || windowSeconds < 1) {
             throw new IllegalArgumentException("idle frame limit: base " + base + " must be positive, per stream "
@@ -48,6 +66,7 @@ public final class IdleFrameLimit extends Http2FrameLogger {
         this.base = base;
         this.perStream = perStream;
         this.windowNanos = TimeUnit.SECONDS.toNanos(windowSeconds);
+        this.goAwaySent = java.util.Objects.requireNonNull(goAwaySent, "goAwaySent");
     }
 
     /** Starts counting the streams of {@code connection} (the codec's, once built). */
@@ -93,6 +112,21 @@ public final class IdleFrameLimit extends Http2FrameLogger {
         if (direction == Direction.INBOUND) {
             idle("frame of unknown type " + (frameType & 0xff));
         }
+    }
+
+    @Override
+    public void logGoAway(Direction direction, ChannelHandlerContext ctx, int lastStreamId, long errorCode,
+                          ByteBuf debugData) {
+        super.logGoAway(direction, ctx, lastStreamId, errorCode, debugData);
+        if (direction == Direction.OUTBOUND && errorCode != Http2Error.NO_ERROR.code()) {
+            goAwaySent.goAwaySent(errorCode, debugData.toString(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** The name of an HTTP/2 error code ({@code ENHANCE_YOUR_CALM}), or {@code 0x..} for one RFC 9113 does not name. */
+    public static String errorName(long code) {
+        Http2Error error = Http2Error.valueOf(code);
+        return error != null ? error.name() : "0x" + Long.toHexString(code);
     }
 
     private boolean open(int streamId) {
