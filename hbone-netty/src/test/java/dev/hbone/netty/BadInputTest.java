@@ -149,6 +149,35 @@ class BadInputTest {
     }
 
     @Test
+    void aMalformedRequestIsResetAndReportedAsAStreamProtocolError() throws Exception {
+        java.util.concurrent.BlockingQueue<dev.hbone.api.TunnelException> failures =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        NettyHboneServer reporting = env.server(t -> { }, new TunnelListener() {
+            @Override
+            public void onFailed(String authority, dev.hbone.api.TunnelException failure) {
+                failures.add(failure);
+            }
+        });
+        try (SSLSocket s = RawTls.connect(env.clientSvid(), reporting.localAddress(), "h2")) {
+            OutputStream out = s.getOutputStream();
+            out.write(RawTls.PREFACE);
+            out.write(RawTls.frame(0x4, 0, 0, new byte[0], 0));
+            byte[] block = RawTls.hpack(":method", "GET", ":authority", "example.com"); // no :scheme, no :path
+            out.write(RawTls.frame(0x1, 0x5, 1, block, block.length));
+            out.write(RawTls.frame(0x7, 0, 0, new byte[8], 8)); // our GOAWAY ends the test connection
+            out.flush();
+            s.shutdownOutput();
+            List<long[]> resets = RawTls.frames(RawTls.readToEnd(s.getInputStream()), 0x3);
+            assertThat(resets).singleElement().satisfies(r -> assertThat(r[1]).isEqualTo(Http2Error.PROTOCOL_ERROR.code()));
+        }
+        dev.hbone.api.TunnelException failure = failures.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(failure).isNotNull();
+        assertThat(failure.reason()).isEqualTo(dev.hbone.api.TunnelException.Reason.PROTOCOL_ERROR);
+        assertThat(failure.goAwayCode()).as("one stream, not the connection").isEmpty();
+        assertThat(failure.getMessage()).startsWith("malformed request");
+    }
+
+    @Test
     void aRawServerTunnelResetForHeadersAfterThe200IsReportedAsFailed() throws Exception {
         java.util.concurrent.CompletableFuture<dev.hbone.api.TunnelStats> closed = new java.util.concurrent.CompletableFuture<>();
         NettyHboneServer rawServer = env.server(t -> {
