@@ -286,9 +286,7 @@ public final class NettyHboneClient implements HboneClient {
                         });
                     }
                 });
-        ChannelFuture connecting = key.sourceIp() == null
-                                   ? bootstrap.connect(key.destination())
-                                   : bootstrap.connect(key.destination(), new InetSocketAddress(key.sourceIp(), 0));
+        ChannelFuture connecting = Transports.connect(bootstrap, key.destination(), key.sourceIp());
         connecting.addListener(f -> {
             if (!f.isSuccess()) {
                 made.completeExceptionally(TunnelException.of(TunnelException.Reason.CONNECT_FAILED,

@@ -270,8 +270,7 @@ public final class DataPath implements AutoCloseable {
                         ch.pipeline().addLast(HalfClosedReadGuard.INSTANCE, counter);
                     }
                 });
-        return Transports.connectTimeout(bind.isPresent() ? b.connect(to, new InetSocketAddress(bind.get(), 0))
-                                                          : b.connect(to), CONNECT_TIMEOUT.toMillis(), to);
+        return Transports.connectTimeout(Transports.connect(b, to, bind.orElse(null)), CONNECT_TIMEOUT.toMillis(), to);
     }
 
     /** Whether this host can bind {@code ip} as a source address (loopback, or assigned to an interface). */
