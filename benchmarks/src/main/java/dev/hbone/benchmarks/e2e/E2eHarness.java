@@ -723,10 +723,15 @@ public final class E2eHarness {
                                         chunk, o.connectConcurrency);
                 } else {
                     // Direct connections come from an address no proxy binds: their TIME_WAITs must not use up the
-                    // ports of the client workload's address, from which the proxies open the upstream connections.
-                    cmd = String.format(Locale.ROOT, "connect %s target=%s src=%s+1 count=4000 concurrency=%d "
+                    // ports of the client workloads' addresses, from which the proxies open upstream connections.
+                    // The others come from all the client workloads in turn (one warm pooled connection each): the
+                    // load client's sockets pick their port when they bind, among the ports no socket of the address
+                    // holds, so ~8 000 TIME_WAITs on one address (two repeats) made every bind scan a full range and
+                    // halved the rate of the later repeats.
+                    cmd = String.format(Locale.ROOT, "connect %s target=%s src=%s count=4000 concurrency=%d "
                                                      + "seconds=%s", via(base), target(base, ECHO),
-                                        kind.equals("direct") ? directSource : client0,
+                                        kind.equals("direct") ? directSource + "+1"
+                                                              : client0 + "+" + CLIENT_WORKLOADS,
                                         Math.min(16, o.connectConcurrency), o.connectSeconds);
                 }
                 List<ChildProcess> path = path(c, base);
