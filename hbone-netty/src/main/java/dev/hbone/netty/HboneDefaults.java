@@ -71,6 +71,13 @@ public final class HboneDefaults {
      * RST_STREAM against the end of each stream.
      */
     public static final int IDLE_FRAMES_PER_STREAM = 4;
+    /**
+     * WINDOW_UPDATE frames for open streams (or the connection) a peer may send per {@link #RST_WINDOW}, per DATA
+     * frame we sent it in the window, beyond {@link #MAX_IDLE_FRAMES_PER_WINDOW}: a receiver returns window as it
+     * consumes our DATA, one or two updates per frame at most, so more is a flood (Envoy's
+     * {@code max_inbound_window_update_frames_per_data_frame_sent} has the same default).
+     */
+    public static final int MAX_WINDOW_UPDATES_PER_DATA_FRAME_SENT = 10;
     /** Consecutive empty DATA frames tolerated (CVE-2019-9518). */
     public static final int MAX_CONSECUTIVE_EMPTY_DATA_FRAMES = 2;
     /** Small CONTINUATION frames tolerated per header block (CONTINUATION flood). */

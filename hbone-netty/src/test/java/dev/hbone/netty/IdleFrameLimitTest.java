@@ -87,6 +87,11 @@ class IdleFrameLimitTest {
 
     /** Reads frames until a PING ack or the end of the connection. */
     private static List<Frame> untilPingAck(InputStream in) throws IOException {
+        return until(in, f -> f.type() == PING && (f.flags() & 0x1) != 0);
+    }
+
+    /** Reads frames until one matches {@code last} (included) or the end of the connection. */
+    private static List<Frame> until(InputStream in, java.util.function.Predicate<Frame> last) throws IOException {
         DataInputStream data = new DataInputStream(in);
         List<Frame> frames = new ArrayList<>();
         byte[] header = new byte[9];
@@ -104,8 +109,9 @@ class IdleFrameLimitTest {
                 long code = payload.length >= at + 4 ? ((long) (payload[at] & 0xff) << 24
                         | (payload[at + 1] & 0xff) << 16 | (payload[at + 2] & 0xff) << 8 | (payload[at + 3] & 0xff))
                         : -1;
-                frames.add(new Frame(type, flags, stream, code));
-                if (type == PING && (flags & 0x1) != 0) {
+                Frame f = new Frame(type, flags, stream, code);
+                frames.add(f);
+                if (last.test(f)) {
                     return frames;
                 }
             }
@@ -175,6 +181,107 @@ class IdleFrameLimitTest {
     void floodOfWindowUpdatesForAClosedStreamGetsGoAwayEnhanceYourCalm() throws Exception {
         assertGoAwayEnhanceYourCalm(repeat(frame(WINDOW_UPDATE, 0, 1, new byte[] {0, 0, 0, 1}),
                                            HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
+    }
+
+    @Test
+    void floodOfWindowUpdatesOnAnOpenStreamGetsGoAwayEnhanceYourCalm() throws Exception {
+        // A tunnel that is open and idle: the server sent no DATA, so window updates have nothing to return.
+        OutputStream[] out = new OutputStream[1];
+        try (SSLSocket s = connect(out)) {
+            byte[] block = RawTls.hpack(":method", "CONNECT", ":authority", env.echo.authority());
+            out[0].write(frame(HEADERS, END_HEADERS, 1, block));
+            out[0].flush();
+            List<Frame> answer = until(s.getInputStream(), f -> f.type() == HEADERS || f.type() == GOAWAY);
+            assertThat(answer.get(answer.size() - 1)).as("the tunnel is open (the 200)").satisfies(f -> {
+                assertThat(f.type()).isEqualTo(HEADERS);
+                assertThat(f.stream()).isEqualTo(1);
+            });
+            byte[] flood = repeat(frame(WINDOW_UPDATE, 0, 1, new byte[] {0, 0, 0, 1}),
+                                  HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW);
+            try {
+                for (int i = 0; i < 5; i++) {
+                    out[0].write(flood);
+                }
+                out[0].flush();
+            } catch (IOException closedWhileWeSent) {
+                // the server may close before the whole flood went out
+            }
+            List<long[]> goAways = RawTls.frames(RawTls.readToEnd(s.getInputStream()), GOAWAY);
+            assertThat(goAways).as("GOAWAY after the flood").isNotEmpty();
+            assertThat(goAways.get(goAways.size() - 1)[1]).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+        }
+        TunnelException reported = failures.poll(20, TimeUnit.SECONDS);
+        assertThat(reported).isNotNull();
+        assertThat(reported.getMessage()).contains("WINDOW_UPDATE frames for 0 DATA frames sent");
+    }
+
+    @Test
+    void aBusyTunnelsWindowUpdatesAreNoFlood() throws Exception {
+        // 64 MiB through the echo in both directions on one connection: the client returns window for every DATA
+        // frame it reads, and the server's budget grows with the DATA it sends.
+        Tunnel t = env.client().open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
+        var read = TunnelIo.readAll(t);
+        String written = TunnelIo.writeRandom(t, 64 << 20, 3, 16 << 10).get(60, TimeUnit.SECONDS);
+        assertThat(read.get(60, TimeUnit.SECONDS).sha256()).isEqualTo(written);
+        assertThat(failures).as("no connection error reported").isEmpty();
+    }
+
+    @Test
+    void aReceiverReturningWindowForEveryDataFrameIsNoFlood() throws Exception {
+        // Our stream window is 1 KiB, so the server echoes 2 MiB as ~2 000 small DATA frames, and we return window
+        // for each one at once, on the stream and on the connection: ~4 000 WINDOW_UPDATEs, four times the base
+        // budget, all within the allowance per DATA frame sent.
+        int total = 2 << 20;
+        OutputStream[] out = new OutputStream[1];
+        long received = 0;
+        try (SSLSocket s = RawTls.connect(env.clientSvid(), server.localAddress(), "h2")) {
+            s.setTcpNoDelay(true); // one small frame at a time, answered at once
+            out[0] = s.getOutputStream();
+            out[0].write(RawTls.PREFACE);
+            out[0].write(frame(SETTINGS, 0, 0, new byte[] {0, 4, 0, 0, 4, 0})); // INITIAL_WINDOW_SIZE 1024
+            byte[] block = RawTls.hpack(":method", "CONNECT", ":authority", env.echo.authority());
+            out[0].write(frame(HEADERS, END_HEADERS, 1, block));
+            out[0].flush();
+            List<Frame> answer = until(s.getInputStream(), f -> f.type() == HEADERS || f.type() == GOAWAY);
+            assertThat(answer.get(answer.size() - 1).type()).as("the 200").isEqualTo(HEADERS);
+            // Acknowledge the server's SETTINGS: its 4 MiB stream window applies from then on.
+            assertThat(answer).anySatisfy(f -> assertThat(f.type()).isEqualTo(SETTINGS));
+            out[0].write(frame(SETTINGS, 0x1, 0, new byte[0]));
+            // In rounds (no second thread, so no write can block a window update): 64 KiB out, then read the echo
+            // back, returning window for each DATA frame on the stream and on the connection.
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            byte[] header = new byte[9];
+            byte[] chunk = new byte[8 << 10];
+            int sent = 0;
+            while (received < total) {
+                for (int k = 0; k < 8 && sent < total; k++, sent += chunk.length) {
+                    out[0].write(frame(0x0, 0, 1, chunk));
+                }
+                out[0].flush();
+                while (received < sent) {
+                    in.readFully(header);
+                    int length = ((header[0] & 0xff) << 16) | ((header[1] & 0xff) << 8) | (header[2] & 0xff);
+                    int type = header[3] & 0xff;
+                    byte[] payload = new byte[length];
+                    in.readFully(payload);
+                    long after = received;
+                    assertThat(type).as(() -> "no GOAWAY after " + after + " bytes: "
+                            + new String(payload, java.nio.charset.StandardCharsets.ISO_8859_1)).isNotEqualTo(GOAWAY);
+                    if (type == PING && (header[4] & 0x1) == 0) {
+                        out[0].write(frame(PING, 0x1, 0, payload)); // the server's keepalive
+                    }
+                    if (type == 0x0 && length > 0) {
+                        received += length;
+                        byte[] increment = {(byte) (length >>> 24), (byte) (length >>> 16), (byte) (length >>> 8),
+                                            (byte) length};
+                        out[0].write(frame(WINDOW_UPDATE, 0, 1, increment));
+                        out[0].write(frame(WINDOW_UPDATE, 0, 0, increment));
+                    }
+                }
+            }
+        }
+        assertThat(received).isEqualTo(total);
+        assertThat(failures).as("no connection error reported").isEmpty();
     }
 
     @Test

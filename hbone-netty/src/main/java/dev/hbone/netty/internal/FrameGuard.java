@@ -18,11 +18,13 @@ import java.util.concurrent.TimeUnit;
  * Watches the frames of one HTTP/2 connection: it reports every GOAWAY with an error this side sends (the peer broke
  * HTTP/2 or one of the abuse limits: a flood, a frame too large...), and it closes a connection whose peer sends too
  * many frames that change nothing: RST_STREAM or WINDOW_UPDATE for a stream
- * that is no longer open, PRIORITY, frames of unknown type. Each is legal on its own, and none is answered, so none
+ * that is no longer open, PRIORITY, frames of unknown type — or too many WINDOW_UPDATEs for the DATA it was sent. Each is legal on its own, and none is answered, so none
  * trips Netty's limits (its reset limit counts resets of live streams; its control-frame limit counts answers queued
  * toward a peer that does not read) — a flood of them costs parsing for as long as the attacker keeps sending. The
  * budget per window is {@code base} plus {@code perStream} for every stream opened on the connection in the window;
- * beyond it the connection ends with GOAWAY(ENHANCE_YOUR_CALM), like Netty's own limits.
+ * beyond it the connection ends with GOAWAY(ENHANCE_YOUR_CALM), like Netty's own limits. WINDOW_UPDATEs for open
+ * streams and the connection have a budget of their own: {@code base} plus {@code perDataFrame} for every DATA frame
+ * sent to the peer in the window (a receiver returns window as it consumes DATA).
  *
  * <p>Netty's HTTP/2 codec shows every frame it reads to its {@link Http2FrameLogger} before acting on it, with the
  * stream state as it was before the frame, and every frame it writes: that is the hook used here (the frames are
@@ -43,6 +45,9 @@ public final class FrameGuard extends Http2FrameLogger {
     }
 
     private final GoAwaySent goAwaySent;
+    private final int perDataFrame;
+    private int windowUpdates;
+    private int dataSent;
     private final int base;
     private final int perStream;
     private final long windowNanos;
@@ -54,15 +59,18 @@ public final class FrameGuard extends Http2FrameLogger {
     /**
      * @param base idle frames allowed per window whatever the traffic
      * @param perStream idle frames allowed per stream opened in the window
+     * @param perDataFrame WINDOW_UPDATEs for open streams allowed per DATA frame sent in the window, beyond {@code base}
      * @param windowSeconds the (tumbling) window
      * @param goAwaySent told of each GOAWAY with an error this side sends
      */
-    public FrameGuard(int base, int perStream, int windowSeconds, GoAwaySent goAwaySent) {
+    public FrameGuard(int base, int perStream, int perDataFrame, int windowSeconds, GoAwaySent goAwaySent) {
         super(LogLevel.TRACE, "dev.hbone.netty.frames");
-        if (base < 1 || perStream < 0 || windowSeconds < 1) {
+        if (base < 1 || perStream < 0 || perDataFrame < 0 || windowSeconds < 1) {
             throw new IllegalArgumentException("idle frame limit: base " + base + " must be positive, per stream "
-                                               + perStream + " not negative, window " + windowSeconds + " s positive");
+                                               + perStream + " and per DATA frame " + perDataFrame
+                                               + " not negative, window " + windowSeconds + " s positive");
         }
+        this.perDataFrame = perDataFrame;
         this.base = base;
         this.perStream = perStream;
         this.windowNanos = TimeUnit.SECONDS.toNanos(windowSeconds);
@@ -91,8 +99,21 @@ public final class FrameGuard extends Http2FrameLogger {
     @Override
     public void logWindowsUpdate(Direction direction, ChannelHandlerContext ctx, int streamId, int increment) {
         super.logWindowsUpdate(direction, ctx, streamId, increment);
-        if (direction == Direction.INBOUND && streamId != 0 && !open(streamId)) {
-            idle("WINDOW_UPDATE for a closed stream");
+        if (direction == Direction.INBOUND) {
+            if (streamId != 0 && !open(streamId)) {
+                idle("WINDOW_UPDATE for a closed stream");
+            } else {
+                windowUpdate();
+            }
+        }
+    }
+
+    @Override
+    public void logData(Direction direction, ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
+                        boolean endStream) {
+        super.logData(direction, ctx, streamId, data, padding, endStream);
+        if (direction == Direction.OUTBOUND) {
+            dataSent++; // (no clock read per DATA frame: the window rolls when a frame is counted against it)
         }
     }
 
@@ -134,13 +155,28 @@ public final class FrameGuard extends Http2FrameLogger {
         return stream != null && stream.state() != Http2Stream.State.CLOSED;
     }
 
-    private void idle(String what) {
-        long now = System.nanoTime();
+    private void roll(long now) {
         if (now - windowStart >= windowNanos) {
             windowStart = now;
             idle = 0;
             opened = 0;
+            windowUpdates = 0;
+            dataSent = 0;
         }
+    }
+
+    private void windowUpdate() {
+        roll(System.nanoTime());
+        long allowed = base + (long) perDataFrame * dataSent;
+        if (++windowUpdates > allowed) {
+            throw Unchecked.<RuntimeException>sneaky(Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
+                    "%d WINDOW_UPDATE frames for %d DATA frames sent within %d s, %d allowed", windowUpdates,
+                    dataSent, TimeUnit.NANOSECONDS.toSeconds(windowNanos), allowed));
+        }
+    }
+
+    private void idle(String what) {
+        roll(System.nanoTime());
         long allowed = base + (long) perStream * opened;
         if (++idle > allowed) {
             throw Unchecked.<RuntimeException>sneaky(Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,

@@ -78,7 +78,9 @@ public final class Http2Support {
                                          long gracefulShutdownMillis, ResetLimits resets,
                                          FrameGuard.GoAwaySent goAwaySent) {
         FrameGuard guard = new FrameGuard(HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW,
-                                          HboneDefaults.IDLE_FRAMES_PER_STREAM, resets.windowSeconds(), goAwaySent);
+                                          HboneDefaults.IDLE_FRAMES_PER_STREAM,
+                                          HboneDefaults.MAX_WINDOW_UPDATES_PER_DATA_FRAME_SENT,
+                                          resets.windowSeconds(), goAwaySent);
         Http2FrameCodec codec = withLimits(builder, settings, gracefulShutdownMillis, resets)
                 .frameLogger(guard)
                 .build();

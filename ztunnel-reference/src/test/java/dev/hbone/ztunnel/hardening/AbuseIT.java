@@ -174,6 +174,7 @@ class AbuseIT {
                 new Attack("settings_flood", "connection closed", closed),
                 new Attack("rst_flood", "GOAWAY ENHANCE_YOUR_CALM / close", calm),
                 new Attack("rst_closed_flood", "GOAWAY ENHANCE_YOUR_CALM / close", calm),
+                new Attack("window_update_flood", "GOAWAY ENHANCE_YOUR_CALM / close", calm),
                 new Attack("empty_data", "connection closed", closed),
                 new Attack("hpack_bomb", "streams refused or connection closed", streamRefused),
                 new Attack("huge_headers", "stream refused or connection closed", streamRefused),
