@@ -128,6 +128,7 @@ class IdleFrameLimitTest {
         return s;
     }
 
+    /** After a closed request, {@code flood} ends the connection with GOAWAY(ENHANCE_YOUR_CALM), reported. */
     private void assertGoAwayEnhanceYourCalm(byte[] flood) throws Exception {
         OutputStream[] out = new OutputStream[1];
         try (SSLSocket s = connect(out)) {
@@ -139,29 +140,43 @@ class IdleFrameLimitTest {
                 assertThat(f.type()).isEqualTo(HEADERS);
                 assertThat(f.flags() & END_STREAM).isNotZero();
             });
-            try {
-                for (int i = 0; i < 5; i++) {
-                    out[0].write(flood);
-                }
-                out[0].flush();
-            } catch (IOException closedWhileWeSent) {
-                // the server may close before the whole flood went out
-            }
-            List<long[]> goAways = RawTls.frames(RawTls.readToEnd(s.getInputStream()), GOAWAY);
-            assertThat(goAways).as("GOAWAY after the flood").isNotEmpty();
-            assertThat(goAways.get(goAways.size() - 1)[1]).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+            floodUntilGoAwayEnhanceYourCalm(s, out[0], flood);
         }
-        // The server's listener hears of it: the code, and what the peer did.
-        TunnelException reported = failures.poll(20, TimeUnit.SECONDS);
-        assertThat(reported).isNotNull();
-        assertThat(reported.reason()).isEqualTo(TunnelException.Reason.PROTOCOL_ERROR);
-        assertThat(reported.goAwayCode()).hasValue(Http2Error.ENHANCE_YOUR_CALM.code());
-        assertThat(reported.getMessage()).contains("closed with GOAWAY(ENHANCE_YOUR_CALM)", "frames that change nothing");
+        assertReported("frames that change nothing");
         // Other connections are unaffected.
         Tunnel good = env.client().open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
         var read = TunnelIo.readAll(good);
         String written = TunnelIo.writeRandom(good, 10_000, 1, 4096).get(20, TimeUnit.SECONDS);
         assertThat(read.get(20, TimeUnit.SECONDS).sha256()).isEqualTo(written);
+    }
+
+    /** Sends {@code flood} five times (or until the server closes); its last GOAWAY must be ENHANCE_YOUR_CALM. */
+    private static void floodUntilGoAwayEnhanceYourCalm(SSLSocket s, OutputStream out, byte[] flood) {
+        try {
+            for (int i = 0; i < 5; i++) {
+                out.write(flood);
+            }
+            out.flush();
+        } catch (IOException closedWhileWeSent) {
+            // the server may close before the whole flood went out
+        }
+        List<long[]> goAways;
+        try {
+            goAways = RawTls.frames(RawTls.readToEnd(s.getInputStream()), GOAWAY);
+        } catch (IOException e) {
+            throw new AssertionError("no input stream", e);
+        }
+        assertThat(goAways).as("GOAWAY after the flood").isNotEmpty();
+        assertThat(goAways.get(goAways.size() - 1)[1]).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+    }
+
+    /** The server's listener hears of the GOAWAY: the code, and what the peer did. */
+    private void assertReported(String what) throws InterruptedException {
+        TunnelException reported = failures.poll(20, TimeUnit.SECONDS);
+        assertThat(reported).isNotNull();
+        assertThat(reported.reason()).isEqualTo(TunnelException.Reason.PROTOCOL_ERROR);
+        assertThat(reported.goAwayCode()).hasValue(Http2Error.ENHANCE_YOUR_CALM.code());
+        assertThat(reported.getMessage()).contains("closed with GOAWAY(ENHANCE_YOUR_CALM)", what);
     }
 
     private static byte[] repeat(byte[] frame, int times) {
@@ -196,23 +211,10 @@ class IdleFrameLimitTest {
                 assertThat(f.type()).isEqualTo(HEADERS);
                 assertThat(f.stream()).isEqualTo(1);
             });
-            byte[] flood = repeat(frame(WINDOW_UPDATE, 0, 1, new byte[] {0, 0, 0, 1}),
-                                  HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW);
-            try {
-                for (int i = 0; i < 5; i++) {
-                    out[0].write(flood);
-                }
-                out[0].flush();
-            } catch (IOException closedWhileWeSent) {
-                // the server may close before the whole flood went out
-            }
-            List<long[]> goAways = RawTls.frames(RawTls.readToEnd(s.getInputStream()), GOAWAY);
-            assertThat(goAways).as("GOAWAY after the flood").isNotEmpty();
-            assertThat(goAways.get(goAways.size() - 1)[1]).isEqualTo(Http2Error.ENHANCE_YOUR_CALM.code());
+            floodUntilGoAwayEnhanceYourCalm(s, out[0], repeat(frame(WINDOW_UPDATE, 0, 1, new byte[] {0, 0, 0, 1}),
+                                                              HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
         }
-        TunnelException reported = failures.poll(20, TimeUnit.SECONDS);
-        assertThat(reported).isNotNull();
-        assertThat(reported.getMessage()).contains("WINDOW_UPDATE frames for 0 DATA frames sent");
+        assertReported("WINDOW_UPDATE frames for 0 DATA frames sent");
     }
 
     @Test
