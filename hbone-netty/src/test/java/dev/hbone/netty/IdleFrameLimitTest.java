@@ -130,6 +130,10 @@ class IdleFrameLimitTest {
 
     /** After a closed request, {@code flood} ends the connection with GOAWAY(ENHANCE_YOUR_CALM), reported. */
     private void assertGoAwayEnhanceYourCalm(byte[] flood) throws Exception {
+        assertGoAwayEnhanceYourCalm(flood, "frames that change nothing");
+    }
+
+    private void assertGoAwayEnhanceYourCalm(byte[] flood, String reported) throws Exception {
         OutputStream[] out = new OutputStream[1];
         try (SSLSocket s = connect(out)) {
             out[0].write(refusedRequest(1));
@@ -142,7 +146,7 @@ class IdleFrameLimitTest {
             });
             floodUntilGoAwayEnhanceYourCalm(s, out[0], flood);
         }
-        assertReported("frames that change nothing");
+        assertReported(reported);
         // Other connections are unaffected.
         Tunnel good = env.client().open(env.request(server, env.echo.authority()).build()).get(20, TimeUnit.SECONDS);
         var read = TunnelIo.readAll(good);
@@ -214,7 +218,7 @@ class IdleFrameLimitTest {
             floodUntilGoAwayEnhanceYourCalm(s, out[0], repeat(frame(WINDOW_UPDATE, 0, 1, new byte[] {0, 0, 0, 1}),
                                                               HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
         }
-        assertReported("WINDOW_UPDATE frames for 0 DATA frames sent");
+        assertReported("WINDOW_UPDATE and PING frames (last: WINDOW_UPDATE) for 0 DATA frames sent");
     }
 
     @Test
@@ -290,6 +294,20 @@ class IdleFrameLimitTest {
     void floodOfPriorityFramesGetsGoAwayEnhanceYourCalm() throws Exception {
         assertGoAwayEnhanceYourCalm(repeat(frame(PRIORITY, 0, 3, new byte[] {0, 0, 0, 1, 16}),
                                            HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW));
+    }
+
+    @Test
+    void floodOfPingsGetsGoAwayEnhanceYourCalm() throws Exception {
+        // We read the answers (at the end; they fit in the socket buffers): Netty's limit on queued answers never
+        // trips, the budget of PINGs per DATA frame sent does.
+        assertGoAwayEnhanceYourCalm(repeat(frame(PING, 0, 0, new byte[8]), HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW),
+                                    "PING frames");
+    }
+
+    @Test
+    void floodOfSettingsGetsGoAwayEnhanceYourCalm() throws Exception {
+        assertGoAwayEnhanceYourCalm(repeat(frame(SETTINGS, 0, 0, new byte[0]), HboneDefaults.MAX_IDLE_FRAMES_PER_WINDOW),
+                                    "SETTINGS");
     }
 
     @Test

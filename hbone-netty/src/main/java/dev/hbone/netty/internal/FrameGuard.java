@@ -8,6 +8,7 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Flags;
 import io.netty.handler.codec.http2.Http2FrameLogger;
+import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.logging.LogLevel;
 
@@ -18,13 +19,17 @@ import java.util.concurrent.TimeUnit;
  * Watches the frames of one HTTP/2 connection: it reports every GOAWAY with an error this side sends (the peer broke
  * HTTP/2 or one of the abuse limits: a flood, a frame too large...), and it closes a connection whose peer sends too
  * many frames that change nothing: RST_STREAM or WINDOW_UPDATE for a stream
- * that is no longer open, PRIORITY, frames of unknown type — or too many WINDOW_UPDATEs for the DATA it was sent. Each is legal on its own, and none is answered, so none
+ * that is no longer open, PRIORITY, SETTINGS, acks of nothing, frames of unknown type — or too many WINDOW_UPDATEs and
+ * PINGs for the DATA it was sent. Each is legal on its own, and none is answered, so none
  * trips Netty's limits (its reset limit counts resets of live streams; its control-frame limit counts answers queued
  * toward a peer that does not read) — a flood of them costs parsing for as long as the attacker keeps sending. The
  * budget per window is {@code base} plus {@code perStream} for every stream opened on the connection in the window;
  * beyond it the connection ends with GOAWAY(ENHANCE_YOUR_CALM), like Netty's own limits. WINDOW_UPDATEs for open
- * streams and the connection have a budget of their own: {@code base} plus {@code perDataFrame} for every DATA frame
- * sent to the peer in the window (a receiver returns window as it consumes DATA).
+ * streams and the connection, and PINGs, have a budget of their own: {@code base} plus {@code perDataFrame} for every
+ * DATA frame sent to the peer in the window (a receiver returns window as it consumes DATA; a peer that measures the
+ * bandwidth-delay product pings as DATA arrives; keepalive PINGs come seconds apart). Netty answers each PING and
+ * SETTINGS at once and only limits answers queued toward a peer that does not read: without this budget, a peer
+ * that reads could make the connection answer PINGs as fast as it sends them.
  *
  * <p>Netty's HTTP/2 codec shows every frame it reads to its {@link Http2FrameLogger} before acting on it, with the
  * stream state as it was before the frame, and every frame it writes: that is the hook used here (the frames are
@@ -46,7 +51,7 @@ public final class FrameGuard extends Http2FrameLogger {
 
     private final GoAwaySent goAwaySent;
     private final int perDataFrame;
-    private int windowUpdates;
+    private int windowUpdatesAndPings;
     private int dataSent;
     private final int base;
     private final int perStream;
@@ -103,7 +108,7 @@ public final class FrameGuard extends Http2FrameLogger {
             if (streamId != 0 && !open(streamId)) {
                 idle("WINDOW_UPDATE for a closed stream");
             } else {
-                windowUpdate();
+                dataPaced("WINDOW_UPDATE");
             }
         }
     }
@@ -123,6 +128,38 @@ public final class FrameGuard extends Http2FrameLogger {
         super.logPriority(direction, ctx, streamId, streamDependency, weight, exclusive);
         if (direction == Direction.INBOUND) {
             idle("PRIORITY");
+        }
+    }
+
+    @Override
+    public void logPing(Direction direction, ChannelHandlerContext ctx, long data) {
+        super.logPing(direction, ctx, data);
+        if (direction == Direction.INBOUND) {
+            dataPaced("PING");
+        }
+    }
+
+    @Override
+    public void logPingAck(Direction direction, ChannelHandlerContext ctx, long data) {
+        super.logPingAck(direction, ctx, data);
+        if (direction == Direction.INBOUND) {
+            idle("PING ack"); // we ping seconds apart: acks beyond that answer nothing
+        }
+    }
+
+    @Override
+    public void logSettings(Direction direction, ChannelHandlerContext ctx, Http2Settings settings) {
+        super.logSettings(direction, ctx, settings);
+        if (direction == Direction.INBOUND) {
+            idle("SETTINGS");
+        }
+    }
+
+    @Override
+    public void logSettingsAck(Direction direction, ChannelHandlerContext ctx) {
+        super.logSettingsAck(direction, ctx);
+        if (direction == Direction.INBOUND) {
+            idle("SETTINGS ack");
         }
     }
 
@@ -160,18 +197,19 @@ public final class FrameGuard extends Http2FrameLogger {
             windowStart = now;
             idle = 0;
             opened = 0;
-            windowUpdates = 0;
+            windowUpdatesAndPings = 0;
             dataSent = 0;
         }
     }
 
-    private void windowUpdate() {
+    /** A WINDOW_UPDATE for an open stream or the connection, or a PING: paced by the DATA we send. */
+    private void dataPaced(String what) {
         roll(System.nanoTime());
         long allowed = base + (long) perDataFrame * dataSent;
-        if (++windowUpdates > allowed) {
+        if (++windowUpdatesAndPings > allowed) {
             throw Unchecked.<RuntimeException>sneaky(Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
-                    "%d WINDOW_UPDATE frames for %d DATA frames sent within %d s, %d allowed", windowUpdates,
-                    dataSent, TimeUnit.NANOSECONDS.toSeconds(windowNanos), allowed));
+                    "%d WINDOW_UPDATE and PING frames (last: %s) for %d DATA frames sent within %d s, %d allowed",
+                    windowUpdatesAndPings, what, dataSent, TimeUnit.NANOSECONDS.toSeconds(windowNanos), allowed));
         }
     }
 
