@@ -197,11 +197,9 @@ public final class ClientConnection extends ChannelInboundHandlerAdapter {
                 fail(ctx, TunnelException.of(TunnelException.Reason.TLS_HANDSHAKE, e.getMessage(), e));
                 return;
             }
-            java.net.SocketAddress peer = ctx.channel().remoteAddress();
             Http2FrameCodec c = Http2Support.clientCodec(settings.gracefulShutdownMillis(), settings.resetLimits(),
-                    (code, reason) -> Listeners.failed(settings.listener(), "", TunnelException.connectionError(code,
-                            "HTTP/2 connection to " + peer + " closed with GOAWAY(" + FrameGuard.errorName(code)
-                            + "): " + reason)));
+                    FrameGuard.GoAwaySent.reportingTo(settings.listener(),
+                                                      "HTTP/2 connection to " + ctx.channel().remoteAddress()));
             ctx.pipeline().addBefore(ctx.name(), null, c);
             ctx.pipeline().addBefore(ctx.name(), null, new StreamErrorResets());
             ctx.pipeline().addBefore(ctx.name(), null, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {

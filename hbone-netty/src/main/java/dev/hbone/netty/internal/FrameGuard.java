@@ -1,5 +1,7 @@
 package dev.hbone.netty.internal;
 
+import dev.hbone.api.TunnelException;
+import dev.hbone.api.TunnelListener;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http2.Http2Connection;
@@ -47,6 +49,16 @@ public final class FrameGuard extends Http2FrameLogger {
          * @param reason the GOAWAY's debug data: what the peer did
          */
         void goAwaySent(long code, String reason);
+
+        /**
+         * Reports each one to {@code listener} as a {@link TunnelException#connectionError}.
+         *
+         * @param connection names the connection in the message, e.g. {@code "HTTP/2 connection from /10.0.0.5:4123"}
+         */
+        static GoAwaySent reportingTo(TunnelListener listener, String connection) {
+            return (code, reason) -> Listeners.failed(listener, "", TunnelException.connectionError(code,
+                    connection + " closed with GOAWAY(" + errorName(code) + "): " + reason));
+        }
     }
 
     private final GoAwaySent goAwaySent;

@@ -108,11 +108,9 @@ public final class ServerConnection extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            java.net.SocketAddress peer = ctx.channel().remoteAddress();
             codec = Http2Support.serverCodec(settings.gracefulShutdownMillis(), settings.resetLimits(),
-                    (code, reason) -> Listeners.failed(listener, "", TunnelException.connectionError(code,
-                            "HTTP/2 connection from " + peer + " closed with GOAWAY(" + FrameGuard.errorName(code)
-                            + "): " + reason)));
+                    FrameGuard.GoAwaySent.reportingTo(listener,
+                                                      "HTTP/2 connection from " + ctx.channel().remoteAddress()));
             ServerConnection self = this;
             ctx.pipeline().addBefore(ctx.name(), null, codec);
             ctx.pipeline().addBefore(ctx.name(), null, new StreamErrorResets());
