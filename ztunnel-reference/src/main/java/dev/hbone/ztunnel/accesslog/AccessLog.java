@@ -35,8 +35,6 @@ public final class AccessLog {
     public static final String LOGGER_NAME = "access";
 
     private static final Logger ACCESS = LoggerFactory.getLogger(LOGGER_NAME);
-    /** The JSON line's leading members, in order. */
-    private static final List<String> HEADER = List.of("level", "time", "scope");
 
     private final AccessLogFormat format;
 
@@ -83,7 +81,7 @@ public final class AccessLog {
         String timestamp = java.time.format.DateTimeFormatter.ISO_INSTANT.format(
                 time.truncatedTo(java.time.temporal.ChronoUnit.MICROS));
         if (format == AccessLogFormat.JSON) {
-            return json(Map.of("level", level, "time", timestamp, "scope", "access"), fields);
+            return json(level, timestamp, fields);
         }
         return timestamp + "\t" + level + "\taccess\t" + text(fields);
     }
@@ -92,7 +90,7 @@ public final class AccessLog {
     public String format(ConnectionRecord record) {
         requireNonNull(record, "record");
         List<Map.Entry<String, Object>> fields = fields(record);
-        return format == AccessLogFormat.JSON ? json(Map.of(), fields) : text(fields);
+        return format == AccessLogFormat.JSON ? json(null, null, fields) : text(fields);
     }
 
     private static List<Map.Entry<String, Object>> fields(ConnectionRecord r) {
@@ -180,16 +178,15 @@ public final class AccessLog {
         return s.contains("://");
     }
 
-    /** One JSON object: {@code header} (level, time, scope, in that order), the message, then the fields. */
-    private static String json(Map<String, String> header, List<Map.Entry<String, Object>> fields) {
+    /** One JSON object: level, time and scope (for a whole line; null level: the message part only), the fields. */
+    private static String json(String level, String time, List<Map.Entry<String, Object>> fields) {
         StringWriter out = new StringWriter(384);
         try (JsonGenerator g = Json.generator(out)) {
             g.writeStartObject();
-            for (String name : HEADER) {
-                String value = header.get(name);
-                if (value != null) {
-                    g.writeStringField(name, value);
-                }
+            if (level != null) {
+                g.writeStringField("level", level);
+                g.writeStringField("time", time);
+                g.writeStringField("scope", "access");
             }
             g.writeStringField("message", "connection complete");
             for (Map.Entry<String, Object> e : fields) {
