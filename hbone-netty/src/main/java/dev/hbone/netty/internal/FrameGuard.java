@@ -20,10 +20,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Watches the frames of one HTTP/2 connection: it reports every GOAWAY with an error this side sends (the peer broke
  * HTTP/2 or one of the abuse limits: a flood, a frame too large...), and it closes a connection whose peer sends too
- * many frames that change nothing: RST_STREAM or WINDOW_UPDATE for a stream
- * that is no longer open, PRIORITY, SETTINGS, acks of nothing, frames of unknown type — or too many WINDOW_UPDATEs and
- * PINGs for the DATA it was sent. Each is legal on its own, and none is answered, so none
- * trips Netty's limits (its reset limit counts resets of live streams; its control-frame limit counts answers queued
+ * many frames that change nothing — RST_STREAM or WINDOW_UPDATE for a stream that is no longer open, PRIORITY,
+ * SETTINGS, acks of nothing, frames of unknown type — or too many WINDOW_UPDATEs and PINGs for the DATA it was sent.
+ * Each is legal on its own, and none is answered, so none trips Netty's limits (its reset limit counts resets of live streams; its control-frame limit counts answers queued
  * toward a peer that does not read) — a flood of them costs parsing for as long as the attacker keeps sending. The
  * budget per window is {@code base} plus {@code perStream} for every stream opened on the connection in the window;
  * beyond it the connection ends with GOAWAY(ENHANCE_YOUR_CALM), like Netty's own limits. WINDOW_UPDATEs for open
@@ -61,22 +60,24 @@ public final class FrameGuard extends Http2FrameLogger {
         }
     }
 
-    private final GoAwaySent goAwaySent;
-    private final int perDataFrame;
-    private int windowUpdatesAndPings;
-    private int dataSent;
     private final int base;
     private final int perStream;
+    private final int perDataFrame;
     private final long windowNanos;
+    private final GoAwaySent goAwaySent;
     private Http2Connection connection;
+    // The current window's counts.
     private long windowStart = System.nanoTime();
     private int idle;
     private int opened;
+    private int windowUpdatesAndPings;
+    private int dataSent;
 
     /**
      * @param base idle frames allowed per window whatever the traffic
      * @param perStream idle frames allowed per stream opened in the window
-     * @param perDataFrame WINDOW_UPDATEs for open streams allowed per DATA frame sent in the window, beyond {@code base}
+     * @param perDataFrame WINDOW_UPDATEs (open streams, the connection) and PINGs allowed per DATA frame sent in the
+     *     window, beyond {@code base}
      * @param windowSeconds the (tumbling) window
      * @param goAwaySent told of each GOAWAY with an error this side sends
      */
@@ -180,7 +181,7 @@ public final class FrameGuard extends Http2FrameLogger {
                                 Http2Flags flags, ByteBuf data) {
         super.logUnknownFrame(direction, ctx, frameType, streamId, flags, data);
         if (direction == Direction.INBOUND) {
-            idle("frame of unknown type " + (frameType & 0xff));
+            idle("frame of unknown type");
         }
     }
 
@@ -219,9 +220,8 @@ public final class FrameGuard extends Http2FrameLogger {
         roll(System.nanoTime());
         long allowed = base + (long) perDataFrame * dataSent;
         if (++windowUpdatesAndPings > allowed) {
-            throw Unchecked.<RuntimeException>sneaky(Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
-                    "%d WINDOW_UPDATE and PING frames (last: %s) for %d DATA frames sent within %d s, %d allowed",
-                    windowUpdatesAndPings, what, dataSent, TimeUnit.NANOSECONDS.toSeconds(windowNanos), allowed));
+            throw enhanceYourCalm("%d WINDOW_UPDATE and PING frames (last: %s) for %d DATA frames sent within %d s, "
+                                  + "%d allowed", windowUpdatesAndPings, what, dataSent, windowSeconds(), allowed);
         }
     }
 
@@ -229,20 +229,27 @@ public final class FrameGuard extends Http2FrameLogger {
         roll(System.nanoTime());
         long allowed = base + (long) perStream * opened;
         if (++idle > allowed) {
-            throw Unchecked.<RuntimeException>sneaky(Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM,
-                    "%d frames that change nothing (last: %s) within %d s, %d allowed", idle, what,
-                    TimeUnit.NANOSECONDS.toSeconds(windowNanos), allowed));
+            throw enhanceYourCalm("%d frames that change nothing (last: %s) within %d s, %d allowed", idle, what,
+                                  windowSeconds(), allowed);
         }
     }
 
+    private long windowSeconds() {
+        return TimeUnit.NANOSECONDS.toSeconds(windowNanos);
+    }
+
     /**
-     * The logger's methods cannot declare {@link Http2Exception}; Netty's frame reader, which calls them, can throw
-     * it, and its connection handler turns it into GOAWAY with the exception's code.
+     * A connection error ENHANCE_YOUR_CALM, thrown unchecked: the logger's methods cannot declare {@link
+     * Http2Exception}, but Netty's frame reader, which calls them, lets it through, and its connection handler turns
+     * it into GOAWAY with the exception's code.
      */
-    private static final class Unchecked {
-        @SuppressWarnings("unchecked")
-        static <T extends Throwable> T sneaky(Throwable t) throws T {
-            throw (T) t;
-        }
+    private static RuntimeException enhanceYourCalm(String format, Object... args) {
+        return FrameGuard.<RuntimeException>sneaky(
+                Http2Exception.connectionError(Http2Error.ENHANCE_YOUR_CALM, format, args));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> T sneaky(Throwable t) throws T {
+        throw (T) t;
     }
 }
